@@ -1,0 +1,55 @@
+# Deep Learning Architectures in Practice — every command a learner, instructor or CI needs.
+#   make course   create the environment if missing, execute every notebook, print the scoreboard
+#   make test     unit tests + every notebook under nbval + ledger quality checks
+#   make lab      open JupyterLab in the course environment
+#   make bench    execute every notebook, measure wall time and peak RAM into docs/benchmarks.md
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+NOTEBOOKS ?= $(sort $(wildcard notebooks/[0-9]*.ipynb))
+
+.PHONY: install course test unit lab bench sync lock clean help
+.DEFAULT_GOAL := help
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+install: $(STAMP)
+
+# torch goes first and alone: with 2.13.0 (CPU) in place nothing later pulls a CUDA build.
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt "torch==2.13.0"
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	$(PY) tools/check_environment.py
+	@touch $@
+
+course: install
+	$(PY) tools/run_notebooks.py --out build/executed $(NOTEBOOKS)
+
+bench: install
+	$(PY) tools/run_notebooks.py --out build/executed --bench docs/benchmarks.md $(NOTEBOOKS)
+
+# pytest exits with 5 when it collected nothing: that is a failure here, not a pass.
+test: install
+	@COURSE_REQUIRE_LEDGER=1 $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+unit: install
+	$(PY) -m pytest tests -p no:nbval -o addopts="" -q
+
+lab: install
+	$(VENV)/bin/jupyter lab notebooks/
+
+sync: install
+	$(PY) tools/sync_notebooks.py
+
+lock: install
+	@{ echo "# Versions tested together (pip freeze of the course environment, Python 3.11, CPU)."; \
+	   echo "# Regenerate with: make lock"; \
+	   $(PY) -m pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu$$/torch==\1/'; } > constraints.txt
+
+clean:
+	rm -rf build results .pytest_cache

@@ -1,0 +1,15 @@
+"""course_lib: the small shared toolbox of *Deep Learning Architectures in Practice*.
+
+One module per job, each introduced in a notebook before it is imported here:
+
+- :mod:`course_lib.environment` — paths, the budget knob, an environment report.
+- :mod:`course_lib.data` — the dataset registry, cached/mirrored/checksummed downloads, provenance.
+- :mod:`course_lib.training` — seeds, device choice, the ``fit`` loop with early stopping.
+- :mod:`course_lib.evaluation` — metrics and the multi-seed comparison table.
+- :mod:`course_lib.plotting` — the one plotting style and the course's standard figures.
+- :mod:`course_lib.results` — the results ledger and the cross-notebook scoreboard.
+
+Domain code lives in subpackages (``course_lib.imaging``, ``course_lib.finance``, ...).
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,158 @@
+"""One plotting style for every figure in the course, and the figures notebooks share.
+
+Every function draws on a given ``ax`` (or makes a new figure) and returns the ``Axes``, so figures
+can be combined and tested without a display.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn import metrics as skm
+
+PALETTE = ["#1f5fa8", "#e07b00", "#2a9d4b", "#c0392b", "#7b4fa0", "#8c6d31", "#d35fb7", "#5f6b73"]
+"""Colour-blind-friendly colours, used in this order by every figure."""
+
+STYLE = {
+    "figure.figsize": (6.4, 4.0),
+    "figure.dpi": 100,
+    "savefig.dpi": 150,
+    "savefig.bbox": "tight",
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 12,
+    "axes.titleweight": "bold",
+    "axes.labelsize": 11,
+    "legend.frameon": False,
+    "font.size": 10,
+    "axes.prop_cycle": mpl.cycler(color=PALETTE),
+    "image.cmap": "viridis",
+}
+
+
+def use_course_style() -> None:
+    """Apply the course style to every later matplotlib figure."""
+    mpl.rcParams.update(STYLE)
+
+
+def _axes(ax: plt.Axes | None, figsize: tuple[float, float] | None = None) -> plt.Axes:
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    elif not isinstance(ax, plt.Axes):
+        raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
+    return ax
+
+
+def plot_learning_curves(history, ax: plt.Axes | None = None, title: str = "Learning curves") -> plt.Axes:
+    """Training and validation loss per epoch, with the validation metric on a twin axis.
+
+    ``history`` is a :class:`course_lib.training.History` or a mapping of curve name -> values.
+    The restored best epoch of a ``History`` is marked.
+    """
+    ax = _axes(ax)
+    curves = history.as_dict() if hasattr(history, "as_dict") else dict(history)
+    if not curves or not all(len(v) for v in curves.values()):
+        raise ValueError("history has no epochs to plot")
+    loss_curves = {k: v for k, v in curves.items() if "loss" in k}
+    other = {k: v for k, v in curves.items() if "loss" not in k}
+    for i, (name, values) in enumerate(loss_curves.items()):
+        ax.plot(np.arange(1, len(values) + 1), values, label=name, color=PALETTE[i % len(PALETTE)])
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    handles, labels = ax.get_legend_handles_labels()
+    if other:
+        twin = ax.twinx()
+        for j, (name, values) in enumerate(other.items()):
+            twin.plot(np.arange(1, len(values) + 1), values, label=name, linestyle="--",
+                      color=PALETTE[(len(loss_curves) + j) % len(PALETTE)])
+        twin.set_ylabel(", ".join(other))
+        twin.grid(False)
+        h2, l2 = twin.get_legend_handles_labels()
+        handles, labels = handles + h2, labels + l2
+    best = getattr(history, "best_epoch", -1)
+    if best is not None and best >= 0:
+        ax.axvline(best + 1, color="grey", linestyle=":", linewidth=1)
+        handles.append(ax.lines[-1])
+        labels.append(f"best epoch ({best + 1})")
+    ax.legend(handles, labels, loc="best")
+    ax.set_title(title)
+    return ax
+
+
+def plot_confusion_matrix(y_true, y_pred, labels: Sequence[str] | None = None, ax: plt.Axes | None = None,
+                          normalize: bool = False, title: str = "Confusion matrix") -> plt.Axes:
+    """Counts (or row-normalised rates) of true vs predicted class, annotated in each cell."""
+    y_true, y_pred = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
+    if len(y_true) != len(y_pred):
+        raise ValueError(f"y_true has {len(y_true)} values but y_pred has {len(y_pred)}")
+    classes = np.unique(np.concatenate([y_true, y_pred]))
+    matrix = skm.confusion_matrix(y_true, y_pred, labels=classes).astype(float)
+    if normalize:
+        matrix = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    names = list(labels) if labels is not None else [str(c) for c in classes]
+    if len(names) != len(classes):
+        raise ValueError(f"got {len(names)} labels for {len(classes)} classes")
+    ax = _axes(ax, figsize=(3.6, 3.2))
+    ax.imshow(matrix, cmap="Blues")
+    ax.grid(False)
+    for (i, j), value in np.ndenumerate(matrix):
+        text = f"{value:.2f}" if normalize else f"{int(value)}"
+        ax.text(j, i, text, ha="center", va="center",
+                color="white" if value > matrix.max() / 2 else "black")
+    ax.set_xticks(range(len(names)), names)
+    ax.set_yticks(range(len(names)), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    return ax
+
+
+def plot_roc_curves(scores: Mapping[str, tuple], ax: plt.Axes | None = None,
+                    title: str = "ROC curves") -> plt.Axes:
+    """ROC curves of several models on one plot: ``{name: (y_true, y_score)}``; AUC in the legend."""
+    if not scores:
+        raise ValueError("scores must name at least one model")
+    ax = _axes(ax, figsize=(4.6, 4.2))
+    for i, (name, (y_true, y_score)) in enumerate(scores.items()):
+        fpr, tpr, _ = skm.roc_curve(y_true, y_score)
+        auc = skm.roc_auc_score(y_true, y_score)
+        ax.plot(fpr, tpr, label=f"{name} (AUC {auc:.3f})", color=PALETTE[i % len(PALETTE)])
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1, label="chance")
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.set_aspect("equal")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(title)
+    return ax
+
+
+def plot_comparison(comparison, metric: str, ax: plt.Axes | None = None, title: str | None = None,
+                    higher_is_better: bool = True) -> plt.Axes:
+    """Horizontal bars of a metric's mean per model with ± std error bars and each seed as a dot.
+
+    ``comparison`` is a :class:`course_lib.evaluation.SeedComparison`.
+    """
+    if metric not in comparison.metrics:
+        raise ValueError(f"unknown metric {metric!r}; have {comparison.metrics}")
+    summary = comparison.summary
+    ax = _axes(ax, figsize=(6.0, 0.5 + 0.5 * len(summary)))
+    positions = np.arange(len(summary))[::-1]
+    ax.barh(positions, summary[f"{metric}_mean"], xerr=summary[f"{metric}_std"], capsize=4,
+            color=[PALETTE[i % len(PALETTE)] for i in range(len(summary))], alpha=0.8)
+    for pos, model in zip(positions, summary["model"]):
+        values = comparison.runs.loc[comparison.runs["model"] == model, metric]
+        ax.scatter(values, np.full(len(values), pos), color="black", s=12, zorder=3)
+    ax.set_yticks(positions, summary["model"])
+    low = (summary[f"{metric}_mean"] - 2 * summary[f"{metric}_std"]).min()
+    high = (summary[f"{metric}_mean"] + 2 * summary[f"{metric}_std"]).max()
+    margin = max((high - low) * 0.15, 1e-3)
+    ax.set_xlim(low - margin, high + margin)
+    direction = "higher" if higher_is_better else "lower"
+    ax.set_xlabel(f"{metric} (mean ± std over seeds; {direction} is better)")
+    ax.set_title(title or f"{metric} by model")
+    return ax
