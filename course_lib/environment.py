@@ -74,7 +74,7 @@ def budget() -> float:
         value = float(raw)
     except ValueError:
         raise ValueError(f"{BUDGET_ENV} must be a positive number such as 1 or 4, got {raw!r}") from None
-    if not value > 0:
+    if not 0 < value < float("inf"):  # also rejects nan, and inf (which would make scaled() overflow)
         raise ValueError(f"{BUDGET_ENV} must be a positive number such as 1 or 4, got {raw!r}")
     return value
 

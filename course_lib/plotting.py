@@ -119,6 +119,10 @@ def plot_roc_curves(scores: Mapping[str, tuple], ax: plt.Axes | None = None,
         raise ValueError("scores must name at least one model")
     ax = _axes(ax, figsize=(4.6, 4.2))
     for i, (name, (y_true, y_score)) in enumerate(scores.items()):
+        if len(np.unique(np.asarray(y_true))) != 2:
+            raise ValueError(f"{name}: y_true must contain both classes to draw a ROC curve")
+        if len(y_true) != len(y_score):
+            raise ValueError(f"{name}: y_true has {len(y_true)} values but y_score has {len(y_score)}")
         fpr, tpr, _ = skm.roc_curve(y_true, y_score)
         auc = skm.roc_auc_score(y_true, y_score)
         ax.plot(fpr, tpr, label=f"{name} (AUC {auc:.3f})", color=PALETTE[i % len(PALETTE)])
@@ -133,20 +137,27 @@ def plot_roc_curves(scores: Mapping[str, tuple], ax: plt.Axes | None = None,
 
 def plot_comparison(comparison, metric: str, ax: plt.Axes | None = None, title: str | None = None,
                     higher_is_better: bool = True) -> plt.Axes:
-    """Horizontal bars of a metric's mean per model with ± std error bars and each seed as a dot.
+    """A metric's mean per model (diamond) with ± std error bars and each seed as a small dot.
+
+    No bars: the x-axis is zoomed to the data, and bars starting at a cut-off axis would make small
+    gaps look large.
 
     ``comparison`` is a :class:`course_lib.evaluation.SeedComparison`.
     """
+    if not all(hasattr(comparison, a) for a in ("metrics", "summary", "runs")):
+        raise TypeError("comparison must be a SeedComparison (from compare_over_seeds), "
+                        f"got {type(comparison).__name__}")
     if metric not in comparison.metrics:
         raise ValueError(f"unknown metric {metric!r}; have {comparison.metrics}")
     summary = comparison.summary
     ax = _axes(ax, figsize=(6.0, 0.5 + 0.5 * len(summary)))
     positions = np.arange(len(summary))[::-1]
-    ax.barh(positions, summary[f"{metric}_mean"], xerr=summary[f"{metric}_std"], capsize=4,
-            color=[PALETTE[i % len(PALETTE)] for i in range(len(summary))], alpha=0.8)
-    for pos, model in zip(positions, summary["model"]):
-        values = comparison.runs.loc[comparison.runs["model"] == model, metric]
-        ax.scatter(values, np.full(len(values), pos), color="black", s=12, zorder=3)
+    for i, (pos, (_, row)) in enumerate(zip(positions, summary.iterrows())):
+        colour = PALETTE[i % len(PALETTE)]
+        ax.errorbar(row[f"{metric}_mean"], pos, xerr=row[f"{metric}_std"], fmt="D", color=colour,
+                    capsize=4, markersize=7, zorder=3)
+        values = comparison.runs.loc[comparison.runs["model"] == row["model"], metric]
+        ax.scatter(values, np.full(len(values), pos - 0.18), color=colour, s=10, alpha=0.6, zorder=2)
     ax.set_yticks(positions, summary["model"])
     low = (summary[f"{metric}_mean"] - 2 * summary[f"{metric}_std"]).min()
     high = (summary[f"{metric}_mean"] + 2 * summary[f"{metric}_std"]).max()

@@ -53,7 +53,10 @@ def select_device(preferred: str | None = None) -> torch.device:
             raise ValueError(f"unknown device {choice!r}; use one of {sorted(available)}")
         if not available[kind]:
             raise ValueError(f"device {choice!r} is not available on this machine")
-        return torch.device(choice)
+        try:
+            return torch.device(choice)
+        except RuntimeError:
+            raise ValueError(f"invalid device {choice!r}; use e.g. 'cpu', 'cuda' or 'cuda:0'") from None
     for kind in ("cuda", "mps"):
         if available[kind]:
             return torch.device(kind)
@@ -78,7 +81,12 @@ def default_forward(model: nn.Module, batch: Any, device: torch.device) -> tuple
 
 @dataclass
 class History:
-    """What happened during :func:`fit`: one entry per epoch."""
+    """What happened during :func:`fit`: one entry per epoch.
+
+    ``train_loss`` is the mean of the batch losses during the epoch (in training mode, so with
+    dropout active and weights still changing); ``val_loss`` and ``val_metric`` are computed after
+    the epoch in evaluation mode.
+    """
 
     train_loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
@@ -105,7 +113,12 @@ def predict(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Run ``model`` over ``loader`` in eval mode; returns ``(outputs, targets)`` as NumPy arrays
     concatenated along the first axis."""
-    device = torch.device(device) if device is not None else next(model.parameters()).device
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if device is None:
+        first = next(model.parameters(), None)  # a model without parameters runs on the CPU
+        device = first.device if first is not None else torch.device("cpu")
+    device = torch.device(device)
     model.eval()
     outputs, targets = [], []
     for batch in loader:
@@ -211,8 +224,9 @@ def fit(
             best_state = copy.deepcopy(model.state_dict())
         else:
             waited += 1
-        bar.set_postfix(train_loss=f"{history.train_loss[-1]:.4f}", val_loss=f"{val_loss:.4f}",
-                        **{f"val_{metric_name}": f"{score:.4f}"})
+        # one dict: without a metric, metric_name is "loss" and val_loss would be passed twice
+        bar.set_postfix({"train_loss": f"{history.train_loss[-1]:.4f}", "val_loss": f"{val_loss:.4f}",
+                         f"val_{metric_name}": f"{score:.4f}"})
         if patience is not None and waited >= patience:
             history.stopped_early = True
             break

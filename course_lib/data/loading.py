@@ -50,16 +50,22 @@ class LoadedDataset:
     source: str
     info: DatasetInfo = field(repr=False)
     notes: list[str] = field(default_factory=list, repr=False)
+    stand_in: bool = False
 
     @property
     def is_real(self) -> bool:
         """True unless the data is a synthetic stand-in."""
         return self.provenance != "synthetic"
 
+    @property
+    def is_stand_in(self) -> bool:
+        """True when this is not the dataset the registry names (its fallback was used)."""
+        return self.stand_in
+
     def describe(self) -> str:
         """One line (or a loud banner for stand-ins) saying which data this is."""
         line = f"{self.info.title}: provenance={self.provenance} ({self.source})"
-        if self.provenance == "synthetic" or self.notes:
+        if self.provenance == "synthetic" or self.stand_in:
             bar = "!" * min(100, max(60, len(line)))
             what = "SYNTHETIC STAND-IN, NOT THE REAL DATASET" if self.provenance == "synthetic" \
                 else "STAND-IN: REAL DATA, BUT NOT THE DATASET THE NOTEBOOK NAMES"
@@ -99,6 +105,9 @@ def load_dataset(
     if info.bundled is not None:
         return LoadedDataset(info.name, info.bundled(), "bundled", info.bundled_source, info)
 
+    if isinstance(mirrors, (str, bytes, os.PathLike)):
+        raise TypeError(f"mirrors must be a list of folders, got the single path {mirrors!r}; "
+                        f"pass [{mirrors!r}]")
     cache = Path(cache_dir).expanduser() if cache_dir is not None else environment.data_dir()
     mirror_folders = [Path(m).expanduser() for m in mirrors] if mirrors is not None \
         else environment.mirror_dirs()
@@ -144,7 +153,8 @@ def load_dataset(
     if allow_fallback and info.fallback is not None:
         fallback = info.fallback
         loaded = LoadedDataset(info.name, fallback.load(), fallback.provenance, fallback.description,
-                               info, notes=[f"real data unavailable: {p}" for p in problems[-2:]])
+                               info, notes=[f"real data unavailable: {p}" for p in problems[-2:]],
+                               stand_in=True)
         warnings.warn(f"{info.name}: using a {fallback.provenance} stand-in ({fallback.description})",
                       stacklevel=2)
         return loaded

@@ -1,0 +1,471 @@
+"""The registry's readers and validators, the registry itself, bundled data, stand-ins and
+dataset_status. Bad files are tiny ones built in tmp; the real data is used only from the offline
+mirror (the CI machines' /work/shared/datasets), never downloaded."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import course_test_data as td
+from course_lib import environment
+from course_lib.data import (
+    PROVENANCES,
+    REGISTRY,
+    DataFile,
+    DatasetInfo,
+    DataUnavailableError,
+    DataValidationError,
+    Fallback,
+    dataset_names,
+    dataset_status,
+    get_dataset_info,
+    load_dataset,
+    loading,
+    readers,
+)
+from course_lib.data import fallbacks
+
+MIRROR = Path("/work/shared/datasets")
+needs_mirror = pytest.mark.skipif(not MIRROR.is_dir(), reason="the offline data mirror is not on this machine")
+
+PNEU_PATH = "medmnist/pneumoniamnist.npz"
+
+
+def error_about(path: Path, problem: str) -> str:
+    """A ``match`` pattern: the message names the file, then the problem."""
+    return re.escape(str(path)) + r": .*" + problem
+
+
+# ============================================================================ PneumoniaMNIST
+
+
+def pneumonia_arrays(**changes) -> dict[str, np.ndarray]:
+    arrays = {}
+    for split, n in readers.PNEUMONIAMNIST_SIZES.items():
+        arrays[f"{split}_images"] = np.zeros((n, 28, 28), np.uint8)
+        arrays[f"{split}_labels"] = (np.arange(n) % 2).reshape(n, 1).astype(np.uint8)
+    for key, value in changes.items():
+        if value is None:
+            del arrays[key]
+        else:
+            arrays[key] = value
+    return arrays
+
+
+def write_npz(tmp_path: Path, arrays: dict[str, np.ndarray]) -> dict[str, Path]:
+    path = tmp_path / PNEU_PATH
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **arrays)
+    return {PNEU_PATH: path}
+
+
+def test_read_pneumoniamnist_accepts_medmnist_layout(tmp_path):
+    data = readers.read_pneumoniamnist(write_npz(tmp_path, {**pneumonia_arrays(), "extra_info": np.ones(3)}))
+    assert sorted(data) == sorted(f"{s}_{k}" for s in ("train", "val", "test") for k in ("images", "labels"))
+    for split, n in readers.PNEUMONIAMNIST_SIZES.items():
+        assert data[f"{split}_images"].shape == (n, 28, 28) and data[f"{split}_images"].dtype == np.uint8
+        assert data[f"{split}_labels"].shape == (n,) and data[f"{split}_labels"].dtype == np.int64
+        np.testing.assert_array_equal(data[f"{split}_labels"], np.arange(n) % 2)
+
+
+N_TRAIN = readers.PNEUMONIAMNIST_SIZES["train"]
+BAD_PNEUMONIA = {
+    "missing key": (dict(test_labels=None), r"missing keys \['test_labels'\]"),
+    "float images": (dict(train_images=np.zeros((N_TRAIN, 28, 28), np.float32)),
+                     "train_images has dtype float32, expected uint8"),
+    "wrong image shape": (dict(val_images=np.zeros((524, 28, 27), np.uint8)), r"val_images has shape \(524, 28, 27\)"),
+    "flat images": (dict(val_images=np.zeros((524, 784), np.uint8)), r"val_images has shape \(524, 784\)"),
+    "float labels": (dict(train_labels=np.zeros((N_TRAIN, 1))), "train_labels has dtype float64, expected integers"),
+    "two label columns": (dict(test_labels=np.zeros((624, 2), np.int64)), r"test_labels has shape \(624, 2\)"),
+    "label count": (dict(train_labels=np.zeros((N_TRAIN - 1, 1), np.int64)),
+                    f"train: {N_TRAIN} images but {N_TRAIN - 1} labels"),
+    "label out of range": (dict(val_labels=np.full((524, 1), 2)), r"val_labels has values \[2\] outside 0..1"),
+    "negative label": (dict(test_labels=np.full((624, 1), -1)), r"test_labels has values \[-1\] outside 0..1"),
+    "wrong split size": (dict(train_images=np.zeros((10, 28, 28), np.uint8), train_labels=np.zeros((10, 1), np.int64)),
+                         f"train has 10 images, expected {N_TRAIN}"),
+    "empty split": (dict(val_images=np.zeros((0, 28, 28), np.uint8), val_labels=np.zeros((0, 1), np.int64)),
+                    "val split is empty"),
+}
+
+
+@pytest.mark.parametrize("changes, problem", BAD_PNEUMONIA.values(), ids=BAD_PNEUMONIA.keys())
+def test_read_pneumoniamnist_rejects_bad_structure(tmp_path, changes, problem):
+    paths = write_npz(tmp_path, pneumonia_arrays(**changes))
+    with pytest.raises(DataValidationError, match=error_about(paths[PNEU_PATH], problem)):
+        readers.read_pneumoniamnist(paths)
+
+
+@pytest.mark.parametrize("content", [b"not an archive", b"", td.npz_bytes()[:3000]], ids=["text", "empty", "truncated"])
+def test_read_pneumoniamnist_rejects_unreadable_files(tmp_path, content):
+    path = td.write(tmp_path / PNEU_PATH, content)
+    with pytest.raises(DataValidationError, match=error_about(path, r"not a readable \.npz archive")):
+        readers.read_pneumoniamnist({PNEU_PATH: path})
+
+
+def test_npz_with_pickled_objects_is_refused(tmp_path):
+    path = tmp_path / "objects.npz"
+    np.savez(path, train_images=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(DataValidationError, match=error_about(path, "not a readable .npz archive")):
+        readers._load_npz(path)
+
+
+def test_damaged_compressed_npz_always_reported_as_invalid(tmp_path):
+    # Flipping bytes of a compressed archive breaks it at different layers (zip directory, CRC,
+    # zlib stream, .npy header); each must surface as DataValidationError so that a corrupt cache is
+    # re-fetched instead of crashing the loader.
+    arrays = {f"{s}_images": np.tile(np.arange(28, dtype=np.uint8), (40, 28, 1)) for s in ("train", "val", "test")}
+    arrays.update({f"{s}_labels": np.zeros((40, 1), np.int64) for s in ("train", "val", "test")})
+    original = td.npz_bytes(arrays, compressed=True)
+    path = tmp_path / "damaged.npz"
+    outcomes = {"loaded": 0, "rejected": 0}
+    for position in range(0, len(original), 7):
+        damaged = bytearray(original)
+        damaged[position] ^= 0x5A
+        path.write_bytes(bytes(damaged))
+        try:
+            readers._load_npz(path)
+            outcomes["loaded"] += 1  # e.g. a timestamp byte: harmless
+        except DataValidationError as error:
+            assert str(error).startswith(f"{path}: not a readable .npz archive")
+            outcomes["rejected"] += 1
+    assert outcomes["rejected"] > len(original) // 14
+
+
+def test_validate_image_splits_other_shapes_and_classes():
+    arrays = td.image_arrays({"train": 4, "val": 2, "test": 2})
+    readers.validate_image_splits(arrays, "x.npz")  # no expected sizes: any N > 0 is fine
+    arrays["train_labels"] = np.array([0, 1, 2, 1])
+    readers.validate_image_splits(arrays, "x.npz", n_classes=3)
+    with pytest.raises(DataValidationError, match=r"x.npz: train_labels has values \[2\] outside 0..1"):
+        readers.validate_image_splits(arrays, "x.npz")
+    with pytest.raises(DataValidationError, match=r"train_images has shape \(4, 28, 28\)"):
+        readers.validate_image_splits(arrays, "x.npz", image_shape=(3, 28, 28), n_classes=3)
+
+
+# ============================================================================ tables
+
+
+def write_tsv(path: Path, rows: list[tuple[str, object]], header: str = "sentence\tlabel") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(header + "\n" + "".join(f"{s}\t{l}\n" for s, l in rows))
+    return path
+
+
+def sst2_paths(tmp_path: Path, dev_rows=None, dev_header="sentence\tlabel") -> dict[str, Path]:
+    train = [(f'a "quoted" sentence number {i}', i % 2) for i in range(readers.SST2_SIZES["train"])]
+    dev = dev_rows if dev_rows is not None else [(f"dev sentence {i}", i % 2) for i in range(readers.SST2_SIZES["dev"])]
+    return {"sst2/train.tsv": write_tsv(tmp_path / "sst2" / "train.tsv", train),
+            "sst2/dev.tsv": write_tsv(tmp_path / "sst2" / "dev.tsv", dev, dev_header)}
+
+
+def test_read_sst2_accepts_glue_layout(tmp_path):
+    data = readers.read_sst2(sst2_paths(tmp_path))
+    assert {split: len(frame) for split, frame in data.items()} == readers.SST2_SIZES
+    assert data["train"]["label"].dtype == np.int64
+    assert data["train"]["sentence"].iloc[3] == 'a "quoted" sentence number 3'  # quotes kept verbatim
+    assert data["dev"]["label"].tolist() == [i % 2 for i in range(872)]
+
+
+N_DEV = readers.SST2_SIZES["dev"]
+BAD_SST2 = {
+    "missing label column": (dict(dev_header="sentence\tscore"), r"missing columns \['label'\]"),
+    "too few rows": (dict(dev_rows=[("ok", 1)] * (N_DEV - 1)), f"has {N_DEV - 1} rows, expected {N_DEV}"),
+    "label 2": (dict(dev_rows=[("ok", 1)] * (N_DEV - 1) + [("bad", 2)]), "has labels other than 0 and 1"),
+    "text label": (dict(dev_rows=[("ok", 1)] * (N_DEV - 1) + [("bad", "pos")]), "has labels other than 0 and 1"),
+    "empty sentence": (dict(dev_rows=[("ok", 1)] * (N_DEV - 1) + [("", 0)]), "has empty sentences"),
+    "no rows": (dict(dev_rows=[]), "has no rows"),
+}
+
+
+@pytest.mark.parametrize("changes, problem", BAD_SST2.values(), ids=BAD_SST2.keys())
+def test_read_sst2_rejects_bad_tables(tmp_path, changes, problem):
+    paths = sst2_paths(tmp_path, **changes)
+    with pytest.raises(DataValidationError, match=error_about(paths["sst2/dev.tsv"], problem)):
+        readers.read_sst2(paths)
+
+
+def molecule_csv(path: Path, rows: int, target: str, *, line_end: str = "\n", bad_value: str | None = None,
+                 empty_smiles: bool = False) -> Path:
+    frame = pd.DataFrame({"Compound ID": [f"m{i}" for i in range(rows)], "smiles": ["CCO"] * rows,
+                          target: np.linspace(-3, 1, rows)})
+    if rows and empty_smiles:
+        frame.loc[rows - 1, "smiles"] = ""
+    text = frame.to_csv(index=False, lineterminator=line_end)
+    if bad_value is not None:
+        text = text.rstrip(line_end).rsplit(",", 1)[0] + f",{bad_value}{line_end}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, newline="")
+    return path
+
+
+ESOL = ("moleculenet/delaney-processed.csv", readers.ESOL_TARGET, readers.ESOL_ROWS, readers.read_esol)
+FREESOLV = ("moleculenet/SAMPL.csv", "expt", readers.FREESOLV_ROWS, readers.read_freesolv)
+
+
+@pytest.mark.parametrize("spec", [ESOL, FREESOLV], ids=["esol", "freesolv"])
+@pytest.mark.parametrize("line_end", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_molecule_readers_accept_moleculenet_layout(tmp_path, spec, line_end):
+    relative, target, rows, read = spec
+    frame = read({relative: molecule_csv(tmp_path / relative, rows, target, line_end=line_end)})
+    assert len(frame) == rows
+    assert frame[target].dtype == np.float64
+    assert frame["smiles"].tolist() == ["CCO"] * rows
+
+
+@pytest.mark.parametrize("spec", [ESOL, FREESOLV], ids=["esol", "freesolv"])
+@pytest.mark.parametrize("case", ["missing target", "wrong rows", "non-numeric", "empty smiles"])
+def test_molecule_readers_reject_bad_tables(tmp_path, spec, case):
+    relative, target, rows, read = spec
+    path = tmp_path / relative
+    if case == "missing target":
+        molecule_csv(path, rows, "something else")
+        problem = re.escape(f"missing columns [{target!r}]")
+    elif case == "wrong rows":
+        molecule_csv(path, rows - 10, target)
+        problem = f"has {rows - 10} rows, expected {rows}"
+    elif case == "non-numeric":
+        molecule_csv(path, rows, target, bad_value="n/a")
+        problem = re.escape(f"column {target!r} has 1 non-numeric values")
+    else:
+        molecule_csv(path, rows, target, empty_smiles=True)
+        problem = "has empty SMILES"
+    with pytest.raises(DataValidationError, match=error_about(path, problem)):
+        read({relative: path})
+
+
+def test_unreadable_table_is_a_validation_error(tmp_path):
+    path = td.write(tmp_path / "moleculenet" / "SAMPL.csv", b"")
+    with pytest.raises(DataValidationError, match=error_about(path, "not a readable table")):
+        readers.read_freesolv({"moleculenet/SAMPL.csv": path})
+
+
+def test_validation_error_is_a_value_error():
+    assert issubclass(DataValidationError, ValueError)
+
+
+# ============================================================================ the registry
+
+
+HASH = re.compile(r"^md5:[0-9a-f]{32}$")
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_registry_entry_is_complete(name):
+    info = REGISTRY[name]
+    assert info.name == name
+    for text in (info.title, info.description, info.licence, info.citation, info.bundled_source or "x"):
+        assert text.strip()
+    assert info.homepage.startswith("https://")
+    if info.bundled is not None:
+        assert not info.files and info.bundled_source
+        return
+    assert info.files and callable(info.read)
+    for file in info.files:
+        assert file.url.startswith("https://"), file.url
+        assert HASH.match(file.known_hash), file.known_hash
+        parts = Path(file.path).parts
+        assert not Path(file.path).is_absolute() and ".." not in parts and "\\" not in file.path
+    for url in {f.url for f in info.files}:  # one archive, one checksum
+        assert len({f.known_hash for f in info.files if f.url == url}) == 1
+    assert info.fallback is not None and info.fallback.provenance in ("bundled", "synthetic")
+    assert info.fallback.description.strip() and callable(info.fallback.load)
+
+
+def test_registry_names_and_provenances():
+    assert dataset_names() == sorted(REGISTRY) == ["breast_cancer", "esol", "freesolv", "pneumoniamnist",
+                                                   "sp500", "sst2"]
+    assert PROVENANCES == ("download", "mirror", "cache", "bundled", "synthetic")
+    assert get_dataset_info("sst2") is REGISTRY["sst2"]
+
+
+def test_get_dataset_info_rejects_unknown_and_non_str_names():
+    with pytest.raises(ValueError, match="unknown dataset 'SST2'; known datasets: breast_cancer, esol, freesolv, "
+                                         "pneumoniamnist, sp500, sst2"):
+        get_dataset_info("SST2")
+    with pytest.raises(TypeError, match="dataset name must be a str, got int"):
+        get_dataset_info(1)
+
+
+def _info(**kwargs) -> DatasetInfo:
+    base = dict(name="x", title="X", description="d", licence="l", citation="c", homepage="https://x")
+    return DatasetInfo(**{**base, **kwargs})
+
+
+def test_dataset_info_rejects_inconsistent_entries():
+    file = DataFile("x/a.csv", "https://x/a.csv", "md5:" + "1" * 32)
+    with pytest.raises(ValueError, match="'x' needs either files to fetch or a bundled loader"):
+        _info()
+    with pytest.raises(ValueError, match="'x' needs either files to fetch or a bundled loader"):
+        _info(files=(file,), read=td.read_table, bundled=td.table_frame)
+    with pytest.raises(ValueError, match="'x' has files but no reader"):
+        _info(files=(file,))
+    with pytest.raises(ValueError, match="fallback of 'x' must be 'bundled' or 'synthetic'"):
+        _info(files=(file,), read=td.read_table, fallback=Fallback("download", "no", td.table_frame))
+
+
+# ============================================================================ bundled and stand-ins
+
+
+def test_bundled_breast_cancer():
+    loaded = load_dataset("breast_cancer")
+    assert (loaded.provenance, loaded.source) == ("bundled", "scikit-learn (sklearn.datasets.load_breast_cancer)")
+    assert loaded.data.shape == (569, 31)
+    assert set(loaded.data["target"].unique()) == {0, 1}
+    assert loaded.describe().count("\n") == 0 and "!!" not in loaded.describe()
+    assert not loaded.is_stand_in  # bundled is where this dataset lives, not a stand-in
+
+
+def test_bundled_sp500():
+    loaded = load_dataset("sp500", allow_fallback=True)
+    frame = loaded.data
+    assert loaded.provenance == "bundled" and loaded.is_real
+    assert len(frame) == 5031
+    assert {"Open", "High", "Low", "Close", "Adj Close", "Volume"} <= set(frame.columns)
+    assert str(frame.index[0].date()) == "1999-01-04" and str(frame.index[-1].date()) == "2018-12-31"
+
+
+def test_synthetic_xrays_have_pneumoniamnist_structure_and_repeat():
+    arrays = fallbacks.synthetic_xrays(n_train=20, n_val=6, n_test=6, seed=3)
+    readers.validate_image_splits(arrays, "synthetic", expected_sizes={"train": 20, "val": 6, "test": 6})
+    again = fallbacks.synthetic_xrays(n_train=20, n_val=6, n_test=6, seed=3)
+    other = fallbacks.synthetic_xrays(n_train=20, n_val=6, n_test=6, seed=4)
+    np.testing.assert_array_equal(arrays["train_images"], again["train_images"])
+    assert not np.array_equal(arrays["train_images"], other["train_images"])
+    labels = arrays["train_labels"]
+    bright = arrays["train_images"].reshape(20, -1).astype(float).max(axis=1)
+    assert bright[labels == 1].mean() > bright[labels == 0].mean()  # the blobs carry the label
+
+
+def test_synthetic_sentences_have_sst2_structure():
+    data = fallbacks.synthetic_sentences(n_train=50, n_dev=10, seed=1)
+    for split, n in (("train", 50), ("dev", 10)):
+        readers.validate_sentiment_table(data[split], Path(split), expected_rows=n)
+    negated = data["train"][data["train"]["sentence"].str.contains(" not ")]
+    assert len(negated)
+    for sentence, label in negated.itertuples(index=False):
+        word = sentence.split(" not ")[1].split()[0]
+        assert (word in fallbacks._POSITIVE) == (label == 0)
+
+
+@pytest.mark.parametrize("name, provenance", [("pneumoniamnist", "synthetic"), ("sst2", "synthetic"),
+                                              ("esol", "bundled"), ("freesolv", "bundled")])
+def test_registry_stand_ins_offline(name, provenance, monkeypatch):
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    with pytest.raises(DataUnavailableError) as caught:
+        load_dataset(name)
+    message = str(caught.value)
+    assert "COURSE_DATA_MIRROR" in message
+    for file in REGISTRY[name].files:
+        assert file.url in message and file.path in message
+    with pytest.warns(UserWarning, match=f"{name}: using a {provenance} stand-in"):
+        loaded = load_dataset(name, allow_fallback=True)
+    assert loaded.provenance == provenance and loaded.is_stand_in
+    assert "!!" in loaded.describe()
+    if name == "pneumoniamnist":
+        readers.validate_image_splits(loaded.data, "synthetic")
+    elif name == "sst2":
+        assert set(loaded.data) == {"train", "dev"}
+        readers.validate_sentiment_table(loaded.data["dev"], Path("dev"))
+    elif name == "esol":
+        readers.validate_molecule_table(loaded.data, Path("esol"), readers.ESOL_TARGET)
+    else:
+        readers.validate_molecule_table(loaded.data, Path("freesolv"), "expt")
+    assert td.files_under(environment.data_dir()) == []
+
+
+# ============================================================================ the real mirror
+
+
+@needs_mirror
+@pytest.mark.parametrize("name", ["pneumoniamnist", "sst2", "esol", "freesolv"])
+def test_real_data_from_the_offline_mirror(name, monkeypatch):
+    monkeypatch.setenv("COURSE_DATA_MIRROR", str(MIRROR))
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    watched = [MIRROR / f.path for f in REGISTRY[name].files]
+    before = {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in watched}
+
+    loaded = load_dataset(name)
+
+    assert (loaded.provenance, loaded.source) == ("mirror", str(MIRROR))
+    assert loaded.is_real and not loaded.is_stand_in and "!!" not in loaded.describe()
+    data = loaded.data
+    if name == "pneumoniamnist":
+        for split, n in {"train": 4708, "val": 524, "test": 624}.items():
+            assert data[f"{split}_images"].shape == (n, 28, 28)
+            assert data[f"{split}_labels"].shape == (n,)
+        assert np.bincount(data["train_labels"]).tolist() == [1214, 3494]
+        assert np.bincount(data["test_labels"]).tolist() == [234, 390]
+    elif name == "sst2":
+        assert {split: len(frame) for split, frame in data.items()} == {"train": 67349, "dev": 872}
+    elif name == "esol":
+        assert len(data) == 1128
+    else:
+        assert len(data) == 642 and list(data.columns) == ["iupac", "smiles", "expt", "calc"]
+    assert {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in watched} == before
+    assert td.files_under(environment.data_dir()) == []
+
+
+# ============================================================================ dataset_status
+
+
+STATUS_COLUMNS = ["dataset", "title", "provenance", "source", "note", "licence"]
+
+
+@pytest.fixture
+def downloads(monkeypatch) -> list:
+    """Every download dataset_status would start (it must start none)."""
+    started = []
+
+    def record(file, *args, **kwargs):
+        started.append(file.url)
+        raise OSError("no download in dataset_status")
+
+    monkeypatch.setattr(loading, "_download", record)
+    return started
+
+
+def test_dataset_status_without_mirror(downloads):
+    status = dataset_status()
+    assert list(status.columns) == STATUS_COLUMNS
+    assert status["dataset"].tolist() == dataset_names()
+    by_name = status.set_index("dataset")
+    expected = {"breast_cancer": "bundled", "sp500": "bundled", "esol": "bundled", "freesolv": "bundled",
+                "pneumoniamnist": "synthetic", "sst2": "synthetic"}
+    assert by_name["provenance"].to_dict() == expected
+    assert by_name.loc["pneumoniamnist", "note"].startswith("stand-in")
+    assert by_name.loc["esol", "note"].startswith("stand-in")
+    assert by_name.loc["breast_cancer", "note"] == ""
+    assert by_name.loc["sst2", "licence"] == REGISTRY["sst2"].licence
+    assert downloads == []
+
+
+def test_dataset_status_reports_mirror_and_cache(downloads, tmp_path, monkeypatch):
+    mirror = tmp_path / "mirror"
+    molecules = molecule_csv(mirror / ESOL[0], readers.ESOL_ROWS, readers.ESOL_TARGET)
+    monkeypatch.setenv("COURSE_DATA_MIRROR", str(mirror))
+    cached = td.write(environment.data_dir() / FREESOLV[0],
+                      molecule_csv(tmp_path / "x.csv", readers.FREESOLV_ROWS, "expt").read_bytes())
+    status = dataset_status(["esol", "freesolv", "breast_cancer"]).set_index("dataset")
+    assert status.loc["esol", ["provenance", "source", "note"]].tolist() == ["mirror", str(mirror), ""]
+    assert status.loc["freesolv", ["provenance", "source"]].tolist() == ["cache", str(environment.data_dir())]
+    assert status.loc["breast_cancer", "provenance"] == "bundled"
+    assert molecules.is_file() and cached.is_file() and downloads == []
+
+
+def test_dataset_status_reports_unavailable(monkeypatch, downloads):
+    info = td.entry("nofallback", (DataFile("x/a.csv", "https://example.invalid/a.csv", "md5:" + "1" * 32),),
+                    td.read_table)
+    monkeypatch.setitem(REGISTRY, "nofallback", info)
+    row = dataset_status(["nofallback"]).iloc[0]
+    assert (row["provenance"], row["source"]) == ("unavailable", "no mirror, cache or fallback")
+    assert downloads == []
+
+
+def test_dataset_status_rejects_unknown_names():
+    with pytest.raises(ValueError, match="unknown dataset 'cifar10'"):
+        dataset_status(["cifar10"])

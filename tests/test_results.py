@@ -1,0 +1,182 @@
+"""The results ledger: recording, atomic writes, validation, and the scoreboard."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from course_lib import results
+from course_lib.evaluation import compare_over_seeds
+from course_lib.results import Ledger, load_ledgers, scoreboard, scoreboard_markdown
+
+
+@pytest.fixture
+def folder(tmp_path):
+    return tmp_path / "results"
+
+
+def test_record_writes_json_and_read_returns_it(folder):
+    ledger = Ledger("01_foundations", folder)
+    entry = ledger.record("MLP", {"accuracy": 0.97, "auc": {"mean": 0.99, "std": 0.01, "n": 3}},
+                          dataset="breast_cancer", provenance="bundled", split="test", seconds=1.5,
+                          params=np.int64(4321), notes="three seeds")
+    assert ledger.path == folder / "01_foundations.json"
+    stored = json.loads(ledger.path.read_text())
+    assert stored == ledger.read()
+    assert stored["notebook"] == "01_foundations" and stored["updated"]
+    assert stored["models"]["MLP"] == entry == {
+        "dataset": "breast_cancer", "provenance": "bundled", "split": "test",
+        "metrics": {"accuracy": {"mean": 0.97, "std": 0.0, "n": 1}, "auc": {"mean": 0.99, "std": 0.01, "n": 3}},
+        "seconds": 1.5, "params": 4321, "notes": "three seeds"}
+
+
+def test_record_adds_and_replaces_models(folder):
+    ledger = Ledger("02_cnn", folder)
+    ledger.record("A", {"auc": 0.8}, dataset="d", provenance="mirror")
+    ledger.record("B", {"auc": 0.7}, dataset="d", provenance="mirror")
+    ledger.record("A", {"auc": 0.9}, dataset="d", provenance="download")
+    models = Ledger("02_cnn", folder).read()["models"]
+    assert list(models) == ["A", "B"]
+    assert models["A"]["metrics"]["auc"]["mean"] == 0.9 and models["A"]["provenance"] == "download"
+
+
+def test_reset_starts_afresh(folder):
+    Ledger("03_rnn", folder).record("A", {"rmse": 1.0}, dataset="d", provenance="cache")
+    assert Ledger("03_rnn", folder).read()["models"]
+    assert Ledger("03_rnn", folder, reset=True).read() == {"notebook": "03_rnn", "models": {}}
+    assert not (folder / "03_rnn.json").exists()
+    Ledger("03_rnn", folder).reset()  # resetting an absent ledger is fine
+
+
+def test_default_folder_is_course_results_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_RESULTS_DIR", str(tmp_path / "elsewhere"))
+    ledger = Ledger("04_gnn")
+    ledger.record("GCN", {"rmse": 0.5}, dataset="esol", provenance="mirror")
+    assert (tmp_path / "elsewhere" / "04_gnn.json").is_file()
+
+
+def test_write_is_atomic(folder, monkeypatch):
+    ledger = Ledger("05_text", folder)
+    ledger.record("A", {"acc": 0.8}, dataset="sst2", provenance="mirror")
+    good = ledger.path.read_bytes()
+    assert [p.name for p in folder.iterdir()] == ["05_text.json"]  # no temporary file left
+
+    def failing_dump(content, handle, **kwargs):
+        handle.write('{"notebook": "05_text", "models": {"A": ')  # half a file, then the disk is full
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(results.json, "dump", failing_dump)
+    with pytest.raises(OSError, match="No space left"):
+        ledger.record("B", {"acc": 0.7}, dataset="sst2", provenance="mirror")
+    assert ledger.path.read_bytes() == good  # the previous ledger is intact
+    assert [p.name for p in folder.iterdir()] == ["05_text.json"]
+
+
+def test_record_comparison(folder):
+    comparison = compare_over_seeds({
+        "MLP": lambda s: {"auc": 0.8 + 0.02 * s, "params": 1000, "seconds": 2.0},
+        "logreg": lambda s: {"auc": 0.85, "seconds": 0.5},
+    }, seeds=[0, 1, 2])
+    ledger = Ledger("06_compare", folder)
+    ledger.record_comparison(comparison, dataset="breast_cancer", provenance="bundled", prefix="bc/")
+    models = ledger.read()["models"]
+    assert list(models) == ["bc/MLP", "bc/logreg"]
+    assert models["bc/MLP"]["metrics"]["auc"] == pytest.approx({"mean": 0.82, "std": 0.02, "n": 3})
+    assert models["bc/MLP"]["params"] == 1000 and models["bc/MLP"]["seconds"] == 2.0
+    assert models["bc/logreg"]["params"] is None
+    assert models["bc/logreg"]["metrics"]["auc"]["std"] == 0.0
+
+
+def test_numpy_numbers_are_accepted(folder):
+    entry = Ledger("07_np", folder).record("m", {"auc": np.float32(0.75), "n_errors": np.int64(3)},
+                                           dataset="d", provenance="cache", seconds=np.float64(2.5))
+    assert entry["metrics"]["auc"]["mean"] == 0.75 and type(entry["metrics"]["auc"]["mean"]) is float
+    assert entry["metrics"]["n_errors"]["mean"] == 3.0 and entry["seconds"] == 2.5
+
+
+@pytest.mark.parametrize("name", ["01 Foundations", "../escape", "", "_hidden", "A1", "01-cnn", 7, None])
+def test_bad_notebook_names(name, folder):
+    with pytest.raises(ValueError, match="notebook must be a name like '01_foundations'"):
+        Ledger(name, folder)
+
+
+@pytest.mark.parametrize("changes, error, message", [
+    (dict(provenance="real"), ValueError, r"provenance must be one of \('download', 'mirror', 'cache', "
+                                          r"'bundled', 'synthetic'\), got 'real'"),
+    (dict(metrics={"auc": float("nan")}), ValueError, "auc must be finite, got nan"),
+    (dict(metrics={"auc": float("inf")}), ValueError, "auc must be finite, got inf"),
+    (dict(metrics={"auc": {"mean": 0.9, "std": float("nan")}}), ValueError, "auc.std must be finite"),
+    (dict(metrics={"auc": {"std": 0.1}}), ValueError, r"metric 'auc' needs a 'mean' \(got keys \['std'\]\)"),
+    (dict(metrics={"auc": "0.9"}), TypeError, "auc must be a number, got str"),
+    (dict(metrics={"auc": True}), TypeError, "auc must be a number, got bool"),
+    (dict(metrics={}), ValueError, "metrics must be a non-empty mapping"),
+    (dict(metrics=[("auc", 0.9)]), ValueError, "metrics must be a non-empty mapping"),
+    (dict(model=""), ValueError, "model must be a non-empty name"),
+    (dict(model=None), ValueError, "model must be a non-empty name"),
+    (dict(seconds=float("nan")), ValueError, "seconds must be finite"),
+])
+def test_record_rejects_bad_input(changes, error, message, folder):
+    ledger = Ledger("08_bad", folder)
+    kwargs = dict(model="m", metrics={"auc": 0.9}, dataset="d", provenance="mirror", seconds=1.0)
+    with pytest.raises(error, match=message):
+        ledger.record(**{**kwargs, **changes})
+    assert not ledger.path.exists()  # nothing half-recorded
+
+
+def test_read_rejects_files_that_are_not_ledgers(folder):
+    folder.mkdir()
+    (folder / "09_x.json").write_text("{not json")
+    with pytest.raises(ValueError, match=r"09_x.json is not valid JSON"):
+        Ledger("09_x", folder).read()
+    (folder / "09_x.json").write_text('{"notebook": "09_x"}')
+    with pytest.raises(ValueError, match=r"09_x.json is not a results ledger \(no 'models' table\)"):
+        Ledger("09_x", folder).read()
+
+
+def _fill(folder):
+    first = Ledger("01_foundations", folder)
+    first.record("MLP", {"accuracy": {"mean": 0.97, "std": 0.01, "n": 3}, "auc": 0.995},
+                 dataset="breast_cancer", provenance="bundled", seconds=12.34, params=1234)
+    first.record("logreg", {"accuracy": 0.96}, dataset="breast_cancer", provenance="bundled")
+    Ledger("02_cnn", folder).record("CNN", {"auc": {"mean": 0.9, "std": 0.02, "n": 3}},
+                                    dataset="pneumoniamnist", provenance="synthetic", split="test")
+    (folder / "bench.json").write_text('{"not": "a ledger"}')  # make bench's file: skipped
+    (folder / "Notes.json").write_text("[]")  # not a notebook name: skipped
+
+
+def test_load_ledgers_skips_other_json(folder):
+    _fill(folder)
+    assert sorted(load_ledgers(folder)) == ["01_foundations", "02_cnn"]
+    assert load_ledgers(folder / "missing") == {}
+
+
+def test_scoreboard_has_one_row_per_metric(folder):
+    _fill(folder)
+    board = scoreboard(folder)
+    assert list(board.columns) == ["notebook", "model", "dataset", "provenance", "split", "metric", "mean",
+                                   "std", "n", "seconds", "params"]
+    assert board[["notebook", "model", "metric"]].values.tolist() == [
+        ["01_foundations", "MLP", "accuracy"], ["01_foundations", "MLP", "auc"],
+        ["01_foundations", "logreg", "accuracy"], ["02_cnn", "CNN", "auc"]]
+    row = board.iloc[0]
+    assert (row["mean"], row["std"], row["n"], row["seconds"], row["params"]) == (0.97, 0.01, 3, 12.34, 1234)
+    assert board.loc[3, "provenance"] == "synthetic"
+
+
+def test_scoreboard_markdown(folder, monkeypatch):
+    _fill(folder)
+    monkeypatch.setenv("COURSE_RESULTS_DIR", str(folder))
+    lines = scoreboard_markdown(digits=2).splitlines()
+    assert lines[0].startswith("| notebook | model | data (provenance) |")
+    assert len(lines) == 2 + 3
+    assert lines[2] == ("| 01_foundations | MLP | breast_cancer (bundled) | test | "
+                        "accuracy 0.97 ± 0.01 (n=3); auc 0.99 ± 0.00 (n=1) | 12.3 | 1,234 |")
+    assert lines[3] == "| 01_foundations | logreg | breast_cancer (bundled) | test | accuracy 0.96 ± 0.00 (n=1) |  |  |"
+    assert "pneumoniamnist (synthetic)" in lines[4]
+
+
+def test_empty_scoreboard(folder):
+    assert scoreboard(folder).empty
+    assert scoreboard_markdown(folder) == "_No results yet: run `make course`._\n"
