@@ -9,6 +9,10 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 NOTEBOOKS ?= $(sort $(wildcard notebooks/[0-9]*.ipynb))
+# Where pip finds a CPU-only torch; without it pip on Linux takes the CUDA build (gigabytes).
+# Set it empty where pip already has a local CPU wheel (as CI does).
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+TORCH_INDEX_ARG := $(if $(strip $(TORCH_INDEX)),--extra-index-url $(TORCH_INDEX),)
 
 .PHONY: install course test unit lab bench sync lock clean help
 .DEFAULT_GOAL := help
@@ -21,7 +25,7 @@ install: $(STAMP)
 # torch goes first and alone: with 2.13.0 (CPU) in place nothing later pulls a CUDA build.
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt "torch==2.13.0"
+	$(PY) -m pip install --quiet --disable-pip-version-check $(TORCH_INDEX_ARG) -c constraints.txt "torch==2.13.0"
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
 	$(PY) tools/check_environment.py
 	@touch $@
