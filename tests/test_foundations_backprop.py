@@ -1,0 +1,143 @@
+"""course_lib.foundations: hand-written backpropagation against torch.autograd, and input checks."""
+
+import numpy as np
+import pytest
+import torch
+
+from course_lib import foundations as F
+
+
+def _data(n=40, d=7, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    y = (rng.random(n) < 0.5).astype(np.int64)
+    return X, y
+
+
+def _autograd(params, X, y, l2=0.0):
+    """Loss and gradients of the same network computed by torch.autograd in float64."""
+    tensors = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in params.items()}
+    count = len(params) // 2
+    A = torch.tensor(X, dtype=torch.float64)
+    for i in range(1, count + 1):
+        Z = A @ tensors[f"W{i}"] + tensors[f"b{i}"]
+        A = torch.relu(Z) if i < count else Z
+    targets = torch.tensor(y, dtype=torch.float64)
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(A[:, 0], targets)
+    loss = loss + 0.5 * l2 * sum((t ** 2).sum() for k, t in tensors.items() if k.startswith("W"))
+    loss.backward()
+    return loss.item(), {k: t.grad.numpy() for k, t in tensors.items()}
+
+
+@pytest.mark.parametrize("sizes, l2", [((7, 1), 0.0), ((7, 16, 1), 0.0), ((7, 5, 4, 1), 0.0), ((7, 6, 1), 0.3)])
+def test_gradients_match_autograd(sizes, l2):
+    X, y = _data()
+    params = F.init_mlp(sizes, seed=1)
+    # move the biases away from 0 so every term of the backward pass is exercised
+    params = {k: v + 0.1 if k.startswith("b") else v for k, v in params.items()}
+    loss, grads = F.loss_and_gradients(params, X, y, l2=l2)
+    expected_loss, expected = _autograd(params, X, y, l2=l2)
+    assert loss == pytest.approx(expected_loss, rel=1e-10)
+    assert set(grads) == set(params)
+    for key in params:
+        assert grads[key].shape == params[key].shape
+        assert F.relative_error(grads[key], expected[key]) <= 1e-6, key
+
+
+def test_wrong_gradient_is_detected():
+    X, y = _data()
+    params = F.init_mlp((7, 5, 1), seed=0)
+    _, expected = _autograd(params, X, y)
+    wrong = expected["W1"].copy()
+    wrong[0, 0] += 1e-2 * np.abs(wrong).max() + 1e-3
+    assert F.relative_error(wrong, expected["W1"]) > 1e-6
+
+
+def test_finite_differences_agree_with_backprop():
+    X, y = _data(seed=3)
+    params = F.init_mlp((7, 5, 1), seed=2)
+    _, grads = F.loss_and_gradients(params, X, y, l2=0.1)
+    for key, index in (("W1", (2, 3)), ("b1", (1,)), ("W2", (4, 0)), ("b2", (0,))):
+        numeric = F.numerical_gradient(params, X, y, key, index, l2=0.1)
+        assert numeric == pytest.approx(grads[key][index], rel=1e-5, abs=1e-9)
+
+
+def test_forward_shapes_and_probabilities():
+    X, y = _data(n=12)
+    params = F.init_mlp((7, 3, 1))
+    logits, cache = F.forward(params, X)
+    assert logits.shape == (12,)
+    assert cache["Z1"].shape == (12, 3) and cache["A1"].shape == (12, 3)
+    p = F.predict_proba(params, X)
+    assert p.shape == (12,) and np.all((p >= 0) & (p <= 1))
+
+
+def test_sigmoid_and_loss_are_stable_for_large_logits():
+    z = np.array([-1000.0, -30.0, 0.0, 30.0, 1000.0])
+    with np.errstate(over="raise"):
+        s = F.sigmoid(z)
+        loss = F.binary_cross_entropy_with_logits(z, np.array([0, 0, 1, 1, 1]))
+    assert s[0] == 0.0 and s[-1] == 1.0 and s[2] == 0.5
+    assert np.isfinite(loss)
+
+
+def test_training_is_deterministic_and_lowers_the_loss():
+    X, y = _data(n=80, seed=4)
+    first = F.train_mlp(F.init_mlp((7, 8, 1), seed=0), X, y, epochs=30, lr=0.1, batch_size=16, seed=5)
+    second = F.train_mlp(F.init_mlp((7, 8, 1), seed=0), X, y, epochs=30, lr=0.1, batch_size=16, seed=5)
+    assert first[1]["train_loss"] == second[1]["train_loss"]
+    assert first[1]["train_loss"][-1] < F.loss(F.init_mlp((7, 8, 1), seed=0), X, y)
+
+
+def test_gradient_descent_step_does_not_modify_inputs():
+    params = F.init_mlp((3, 2, 1))
+    before = {k: v.copy() for k, v in params.items()}
+    grads = {k: np.ones_like(v) for k, v in params.items()}
+    new = F.gradient_descent_step(params, grads, lr=0.5)
+    assert all(np.array_equal(params[k], before[k]) for k in params)
+    assert all(np.allclose(new[k], before[k] - 0.5) for k in params)
+
+
+@pytest.mark.parametrize("sizes", [[30], [30, 4, 2], [30, 0, 1], [30.0, 4, 1], "abc"])
+def test_init_rejects_bad_sizes(sizes):
+    with pytest.raises(ValueError, match="size"):
+        F.init_mlp(sizes)
+
+
+def test_bad_inputs_raise_clear_errors():
+    X, y = _data()
+    params = F.init_mlp((7, 4, 1))
+    with pytest.raises(ValueError, match="features"):
+        F.forward(params, X[:, :5])
+    with pytest.raises(ValueError, match="2-D"):
+        F.forward(params, X[0])
+    with pytest.raises(TypeError, match="array"):
+        F.forward(params, "not an array")
+    bad = X.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        F.forward(params, bad)
+    with pytest.raises(ValueError, match="only 0 and 1"):
+        F.loss_and_gradients(params, X, y * 2)
+    with pytest.raises(ValueError, match="labels"):
+        F.loss_and_gradients(params, X, y[:-1])
+    with pytest.raises(ValueError, match="keys"):
+        F.forward({"W1": params["W1"], "b1": params["b1"], "W3": params["W2"], "b3": params["b2"]}, X)
+    with pytest.raises(TypeError, match="dict"):
+        F.forward([params["W1"]], X)
+    with pytest.raises(ValueError, match="inputs"):
+        F.forward({**params, "W2": np.zeros((5, 1))}, X)
+    with pytest.raises(ValueError, match="lr"):
+        F.gradient_descent_step(params, params, lr=-1)
+    with pytest.raises(ValueError, match="l2"):
+        F.loss_and_gradients(params, X, y, l2=-0.1)
+    with pytest.raises(ValueError, match="epochs"):
+        F.train_mlp(params, X, y, epochs=0, lr=0.1)
+    with pytest.raises(ValueError, match="X_val"):
+        F.train_mlp(params, X, y, epochs=1, lr=0.1, X_val=X)
+    with pytest.raises(ValueError, match="shapes"):
+        F.relative_error(np.zeros(3), np.zeros(4))
+    with pytest.raises(ValueError, match="unknown parameter"):
+        F.numerical_gradient(params, X, y, "W9", (0, 0))
+    with pytest.raises(ValueError, match="outside"):
+        F.numerical_gradient(params, X, y, "W1", (7, 0))
