@@ -1,0 +1,46 @@
+"""Finance case study (notebook 03): forecasting next-day S&P 500 volatility honestly.
+
+One module per job:
+
+- :mod:`~course_lib.finance.data` — prices to percent log returns and the daily feature table.
+- :mod:`~course_lib.finance.volatility` — range-based variance proxies, realized-variance helpers, ACF.
+- :mod:`~course_lib.finance.splits` — time-ordered walk-forward folds that refuse overlap and disorder.
+- :mod:`~course_lib.finance.losses` — QLIKE, MSE and the Diebold–Mariano test.
+- :mod:`~course_lib.finance.windows` — look-ahead-free sequence windows and train-only scaling.
+- :mod:`~course_lib.finance.baselines` — naive, EWMA, GARCH(1,1), HAR and gradient boosting forecasters.
+- :mod:`~course_lib.finance.models` — LSTM / GRU regressors and their walk-forward forecaster.
+
+Every forecaster is a function ``forecast(features, fold, ...) -> np.ndarray`` returning one variance
+forecast per day of ``fold.test``; the forecast for day ``d`` uses rows ``< d`` of ``features`` only.
+"""
+
+from course_lib.finance.baselines import (
+    ewma_forecast,
+    garch_forecast,
+    gbm_forecast,
+    har_design,
+    har_forecast,
+    naive_forecast,
+    walk_forward_forecast,
+)
+from course_lib.finance.data import load_sp500, load_yfinance, log_returns, make_features
+from course_lib.finance.losses import DMResult, diebold_mariano, mse, mse_series, qlike, qlike_series
+from course_lib.finance.models import RecurrentRegressor, neural_forecast, train_and_forecast
+from course_lib.finance.splits import Fold, check_folds, folds_from_dates, walk_forward_folds
+from course_lib.finance.volatility import (
+    acf,
+    annualized_vol,
+    garman_klass_variance,
+    parkinson_variance,
+    realized_variance,
+)
+from course_lib.finance.windows import Standardizer, make_windows
+
+__all__ = [
+    "DMResult", "Fold", "RecurrentRegressor", "Standardizer", "acf", "annualized_vol", "check_folds",
+    "diebold_mariano", "ewma_forecast", "folds_from_dates", "garch_forecast", "garman_klass_variance",
+    "gbm_forecast", "har_design", "har_forecast", "load_sp500", "load_yfinance", "log_returns",
+    "make_features", "make_windows", "mse", "mse_series", "naive_forecast", "neural_forecast",
+    "parkinson_variance", "qlike", "qlike_series", "realized_variance", "train_and_forecast",
+    "walk_forward_folds", "walk_forward_forecast",
+]

@@ -1,0 +1,268 @@
+"""Unit tests of course_lib.finance: losses and DM against hand-computed values, the splitter's
+refusals, and the no-look-ahead property of every forecaster used in notebook 03."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from course_lib.finance import (
+    Fold,
+    RecurrentRegressor,
+    Standardizer,
+    check_folds,
+    diebold_mariano,
+    ewma_forecast,
+    garch_forecast,
+    garman_klass_variance,
+    gbm_forecast,
+    har_design,
+    har_forecast,
+    load_sp500,
+    log_returns,
+    make_features,
+    make_windows,
+    mse,
+    naive_forecast,
+    neural_forecast,
+    parkinson_variance,
+    qlike,
+    walk_forward_folds,
+)
+from course_lib.finance.volatility import acf
+
+# ----------------------------------------------------------------------------- losses and DM
+
+
+def test_qlike_matches_hand_computation():
+    # day 1: 1/2 - ln(1/2) - 1 = ln 2 - 1/2; day 2: 2/2 - ln 1 - 1 = 0
+    assert qlike([1.0, 2.0], [2.0, 2.0]) == pytest.approx((math.log(2) - 0.5) / 2, abs=1e-12)
+    assert qlike([3.0], [3.0]) == 0.0
+    # under-prediction costs more than the same over-prediction
+    assert qlike([2.0], [1.0]) > qlike([2.0], [3.0])
+
+
+def test_mse_matches_hand_computation():
+    assert mse([1.0, 2.0], [2.0, 4.0]) == pytest.approx((1 + 4) / 2)
+
+
+def test_losses_reject_bad_input():
+    with pytest.raises(ValueError, match="positive"):
+        qlike([1.0, 0.0], [1.0, 1.0])
+    with pytest.raises(ValueError, match="values"):
+        mse([1.0, 2.0], [1.0])
+
+
+def test_diebold_mariano_matches_hand_computation():
+    # d = [1, -1, 2, 0]: mean 1/2, gamma0 = 5/4, gamma1 = -15/16
+    a, b = np.array([1.0, -1.0, 2.0, 0.0]), np.zeros(4)
+    plain = diebold_mariano(a, b, lags=0, hln=False)
+    assert plain.statistic == pytest.approx(0.5 / math.sqrt(1.25 / 4))
+    assert plain.pvalue == pytest.approx(math.erfc(plain.statistic / math.sqrt(2)))
+    # Bartlett weight 1/2 at lag 1: long-run variance 5/4 - 15/16 = 5/16
+    assert diebold_mariano(a, b, lags=1, hln=False).statistic == pytest.approx(0.5 / math.sqrt(0.3125 / 4))
+    hln = diebold_mariano(a, b, lags=0, hln=True)
+    assert hln.statistic == pytest.approx(plain.statistic * math.sqrt(3 / 4))
+    assert hln.pvalue > plain.pvalue  # Student-t(3) tails are heavier than the normal's
+    assert diebold_mariano(b, a, lags=0).statistic == pytest.approx(-hln.statistic)
+
+
+def test_diebold_mariano_rejects_identical_forecasts():
+    with pytest.raises(ValueError, match="zero"):
+        diebold_mariano(np.ones(10), np.ones(10))
+
+
+# ----------------------------------------------------------------------------- proxies and windows
+
+
+def test_range_proxies_match_hand_computation():
+    low = np.array([100.0])
+    high = low * math.exp(0.02)
+    assert parkinson_variance(high, low)[0] == pytest.approx(1e4 * 0.02**2 / (4 * math.log(2)))
+    close = low * math.exp(0.01)
+    expected = 1e4 * (0.5 * 0.02**2 - (2 * math.log(2) - 1) * 0.01**2)
+    assert garman_klass_variance(low, high, low, close)[0] == pytest.approx(expected)
+    with pytest.raises(ValueError, match="high must be >= low"):
+        parkinson_variance(low, high)
+
+
+def test_log_returns_and_acf():
+    prices = pd.Series([100.0, 110.0, 99.0], index=pd.date_range("2020-01-01", periods=3))
+    returns = log_returns(prices)
+    assert returns.to_numpy() == pytest.approx(100 * np.log([1.1, 0.9]))
+    assert returns.index[0] == prices.index[1]
+    alternating = np.tile([1.0, -1.0], 50)
+    assert acf(alternating, 2) == pytest.approx([-0.99, 0.98])
+
+
+def test_make_windows_holds_only_earlier_rows():
+    features = np.arange(20, dtype=float).reshape(10, 2)
+    windows = make_windows(features, np.array([3, 10]), 3)
+    assert windows.shape == (2, 3, 2)
+    assert np.array_equal(windows[0], features[0:3]) and np.array_equal(windows[1], features[7:10])
+    with pytest.raises(ValueError, match="earlier rows"):
+        make_windows(features, np.array([2]), 3)
+
+
+def test_standardizer_uses_only_the_rows_it_was_fitted_on():
+    scaler = Standardizer().fit(np.array([[1.0], [3.0]]))
+    assert scaler.transform(np.array([[100.0]]))[0, 0] == pytest.approx(98.0)  # mean 2, std 1
+    with pytest.raises(ValueError, match="not fitted"):
+        Standardizer().transform([1.0])
+
+
+# ----------------------------------------------------------------------------- the splitter
+
+
+def test_walk_forward_folds_are_time_ordered():
+    folds = walk_forward_folds(100, [60, 80], [80, 100], val_size=10)
+    assert folds[0] == Fold(train=(0, 50), val=(50, 60), test=(60, 80))
+    assert folds[1].train == (0, 70) and folds[1].test == (80, 100)
+
+
+@pytest.mark.parametrize("train, val, test, message", [
+    ((0, 60), (50, 70), (70, 90), "overlaps"),      # train runs into val
+    ((0, 50), (50, 80), (70, 90), "overlaps"),      # val runs into test
+    ((60, 80), (0, 20), (90, 99), "after"),         # val before train
+    ((0, 50), (50, 60), (60, 60), "empty"),         # empty test window
+])
+def test_fold_rejects_overlapping_or_unordered_windows(train, val, test, message):
+    with pytest.raises(ValueError, match=message):
+        Fold(train=train, val=val, test=test)
+
+
+def test_check_folds_rejects_overlapping_or_unordered_test_windows():
+    first = Fold(train=(0, 40), val=(40, 50), test=(50, 70))
+    overlapping = Fold(train=(0, 50), val=(50, 60), test=(60, 80))
+    with pytest.raises(ValueError, match="test windows"):
+        check_folds([first, overlapping])
+    later = Fold(train=(0, 60), val=(60, 70), test=(70, 90))
+    with pytest.raises(ValueError, match="test windows"):
+        check_folds([later, first])
+    assert check_folds([first, later]) == [first, later]
+
+
+# ----------------------------------------------------------------------------- no look-ahead
+
+FOLD = Fold(train=(0, 300), val=(300, 360), test=(360, 480))
+CUTS = (360, 427)  # perturb every row >= cut; forecasts for days <= cut must not move
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny models run faster on one thread than on two cores shared with other processes."""
+    from threadpoolctl import threadpool_limits
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with threadpool_limits(1):
+        yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def features() -> pd.DataFrame:
+    return make_features(load_sp500(allow_fallback=True).data.iloc[:481])
+
+
+def perturbed(features: pd.DataFrame, cut: int) -> pd.DataFrame:
+    rng = np.random.default_rng(cut)
+    changed = features.copy()
+    tail = len(changed) - cut
+    changed.iloc[cut:, changed.columns.get_loc("ret")] = rng.normal(0, 3, tail)
+    changed.iloc[cut:, changed.columns.get_loc("rv")] *= rng.uniform(0.2, 5, tail)
+    return changed
+
+
+def assert_no_look_ahead(forecaster, features: pd.DataFrame, **kwargs) -> None:
+    base = forecaster(features, FOLD, **kwargs)
+    assert base.shape == (FOLD.test[1] - FOLD.test[0],) and np.all(np.isfinite(base)) and np.all(base > 0)
+    for cut in CUTS:
+        other = forecaster(perturbed(features, cut), FOLD, **kwargs)
+        known = cut - FOLD.test[0] + 1  # forecasts for test days FOLD.test[0] .. cut
+        np.testing.assert_array_equal(other[:known], base[:known],
+                                      err_msg=f"forecasts up to day {cut} moved when days >= {cut} changed")
+        assert not np.array_equal(other[known:], base[known:]), "later forecasts should react to new data"
+
+
+FORECASTERS = {
+    "naive": (naive_forecast, {}),
+    "ewma": (ewma_forecast, {}),
+    "garch": (garch_forecast, {"refit_every": 20}),
+    "har": (har_forecast, {}),
+    "gbm": (gbm_forecast, {"max_iter": 15}),
+    "lstm": (neural_forecast, {"cell": "lstm", "hidden_size": 4, "length": 5, "epochs": 2, "batch_size": 64}),
+    "gru": (neural_forecast, {"cell": "gru", "hidden_size": 4, "length": 5, "epochs": 2, "batch_size": 64}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FORECASTERS))
+def test_forecasts_never_use_later_data(features, name):
+    forecaster, kwargs = FORECASTERS[name]
+    assert_no_look_ahead(forecaster, features, **kwargs)
+
+
+def test_the_look_ahead_check_catches_a_leaky_forecaster(features):
+    def leaky(frame, fold):  # "forecasts" day d with the proxy of day d itself
+        return frame["rv"].to_numpy()[fold.test[0]:fold.test[1]]
+
+    with pytest.raises(AssertionError):
+        assert_no_look_ahead(leaky, features)
+
+
+def test_fixed_weight_recurrent_model_on_windows_has_no_look_ahead(features):
+    torch.manual_seed(0)
+    model = RecurrentRegressor(2, hidden_size=3, cell="lstm").eval()
+    days = np.arange(30, 481)
+
+    def forecast(frame):
+        inputs = np.column_stack([np.log(frame["rv"]), frame["ret"]])
+        with torch.no_grad():
+            return model(torch.from_numpy(make_windows(inputs, days, 22))).numpy()
+
+    base, other = forecast(features), forecast(perturbed(features, 427))
+    np.testing.assert_array_equal(other[days <= 427], base[days <= 427])
+    assert not np.array_equal(other[days > 427], base[days > 427])
+
+
+def test_har_design_rows_average_the_previous_days():
+    rv = np.arange(1.0, 31.0)
+    design = har_design(rv)
+    assert not np.isnan(design[21, 1]) and np.isnan(design[21, 2])  # 21 days: weekly yes, monthly not yet
+    assert design[25].tolist() == pytest.approx([rv[24], rv[20:25].mean(), rv[3:25].mean()])
+
+
+def test_neural_forecast_is_deterministic_for_a_seed(features):
+    kwargs = {"cell": "gru", "hidden_size": 4, "length": 5, "epochs": 2, "seed": 3}
+    np.testing.assert_array_equal(neural_forecast(features, FOLD, **kwargs),
+                                  neural_forecast(features, FOLD, **kwargs))
+
+
+# ----------------------------------------------------------------------------- input validation
+
+
+def test_bad_inputs_raise_clear_errors(features):
+    with pytest.raises(ValueError, match="lacks columns"):
+        make_features(pd.DataFrame({"Close": [1.0, 2.0]}))
+    with pytest.raises(ValueError, match="cell"):
+        RecurrentRegressor(2, cell="transformer")
+    with pytest.raises(ValueError, match="lam"):
+        ewma_forecast(features, FOLD, lam=1.5)
+    with pytest.raises(ValueError, match="runs past"):
+        naive_forecast(features.iloc[:400], FOLD)
+
+
+def test_optional_yfinance_loader_explains_itself():
+    try:
+        import yfinance  # noqa: F401
+    except ImportError:
+        from course_lib.finance import load_yfinance
+
+        with pytest.raises(ImportError, match="optional package yfinance"):
+            load_yfinance("^GSPC")
+    else:
+        pytest.skip("yfinance is installed; the network call is not exercised in unit tests")

@@ -1,0 +1,81 @@
+"""Quality bars of notebook 03 (LSTM finance), read from its results ledger.
+
+Runs after the notebooks (tests/conftest.py orders ledger tests last). Skips when the ledger is absent
+unless COURSE_REQUIRE_LEDGER=1.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+
+import pytest
+
+from course_lib.results import Ledger
+
+pytestmark = pytest.mark.ledger
+
+NOTEBOOK = "03_lstm_finance"
+BASELINES = ("naive", "EWMA", "GARCH(1,1)", "HAR", "GBM")
+NEURAL = ("LSTM", "GRU")
+SPLIT = re.compile(r"walk-forward test (\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2}) \((\d+) days, (\d+) folds\)")
+
+
+@pytest.fixture(scope="module")
+def models() -> dict:
+    ledger = Ledger(NOTEBOOK)
+    if not ledger.path.is_file():
+        if os.environ.get("COURSE_REQUIRE_LEDGER") == "1":
+            pytest.fail(f"{ledger.path} is missing: run notebooks/{NOTEBOOK}.ipynb first")
+        pytest.skip(f"no ledger for {NOTEBOOK} (run the notebook first)")
+    return ledger.read()["models"]
+
+
+def test_every_model_is_recorded_with_its_metrics(models):
+    missing = [m for m in BASELINES + NEURAL if m not in models]
+    assert not missing, f"models missing from the ledger: {missing}"
+    for name in BASELINES + NEURAL:
+        entry = models[name]
+        for metric in ("qlike", "mse"):
+            value = entry["metrics"][metric]
+            assert math.isfinite(value["mean"]) and value["mean"] >= 0, f"{name} {metric} = {value}"
+            assert math.isfinite(value["std"]) and value["std"] >= 0
+        assert entry["seconds"] is not None and entry["seconds"] >= 0, f"{name} has no seconds"
+        assert entry["params"] is not None, f"{name} has no parameter count"
+
+
+def test_all_models_share_one_walk_forward_test_window(models):
+    splits = {models[m]["split"] for m in BASELINES + NEURAL}
+    assert len(splits) == 1, f"models were scored on different windows: {splits}"
+    match = SPLIT.fullmatch(splits.pop())
+    assert match, "split should read 'walk-forward test <start>..<end> (<days> days, <folds> folds)'"
+    first, last, days, folds = match.groups()
+    assert first < last and int(folds) >= 2
+    if models["HAR"]["provenance"] != "synthetic":
+        assert int(days) >= 1000, f"test window of only {days} days"
+
+
+def test_neural_models_ran_over_at_least_three_seeds_and_baselines_once(models):
+    for name in NEURAL:
+        for metric in ("qlike", "mse"):
+            assert models[name]["metrics"][metric]["n"] >= 3, f"{name} {metric} has n < 3"
+        assert models[name]["params"] > 0
+    for name in BASELINES:
+        assert models[name]["metrics"]["qlike"]["n"] == 1
+
+
+def test_quality_bars_on_real_data(models):
+    if any(models[m]["provenance"] == "synthetic" for m in BASELINES + NEURAL):
+        pytest.skip("quality bars apply to real data only")
+    qlike = {m: models[m]["metrics"]["qlike"]["mean"] for m in BASELINES + NEURAL}
+    mse = {m: models[m]["metrics"]["mse"]["mean"] for m in BASELINES + NEURAL}
+    # volatility is persistent but yesterday's range alone is a noisy forecast: the models beat it
+    for name in ("EWMA", "GARCH(1,1)", "HAR", "GBM", "LSTM", "GRU"):
+        assert qlike[name] < qlike["naive"], f"{name} QLIKE {qlike[name]:.3f} >= naive {qlike['naive']:.3f}"
+    for name in ("GARCH(1,1)", "HAR"):
+        assert mse[name] < mse["naive"], f"{name} MSE {mse[name]:.3f} >= naive {mse['naive']:.3f}"
+    # a trained recurrent net should land near the econometric models, not far from them
+    best_classical = min(qlike[m] for m in ("GARCH(1,1)", "HAR"))
+    for name in NEURAL:
+        assert qlike[name] < 1.25 * best_classical, f"{name} QLIKE {qlike[name]:.3f} is far behind"
