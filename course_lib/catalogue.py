@@ -44,6 +44,7 @@ NOTEBOOKS: tuple[NotebookMeta, ...] = (
     # Planned: listed as "coming" until their files exist; baselines are named when they are written.
     NotebookMeta("04_transformers_sentiment", "Transformers for sentiment", "text", "Transformer",
                  "GLUE SST-2", "", ("sst2",)),
-    NotebookMeta("05_gnn_molecules", "Graph networks for molecules", "chemistry (molecules)", "GNN",
-                 "MoleculeNet ESOL", "", ("esol",)),
+    NotebookMeta("05_gnn_molecules", "Graph networks for molecules", "chemistry (molecules)",
+                 "GCN, GINE, GINE + descriptors", "MoleculeNet ESOL",
+                 "random forest on ECFP4 fingerprints / RDKit descriptors", ("esol",)),
 )

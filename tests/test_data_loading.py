@@ -163,6 +163,7 @@ class TestChecksumMismatch:
             load(info)
         assert len(served.server.requests) == 1  # it did fetch, then refused the bytes
         assert td.files_under(cache) == []
+        assert list(cache.iterdir()) == []  # no empty folders left behind either
 
     def test_fallback_when_allowed_and_still_no_file(self, served, cache):
         info = with_files(served.table, known_hash=WRONG_MD5)

@@ -149,6 +149,7 @@ def load_dataset(
             problems.append(f"download from {_urls(info)} gave an unexpected file: {error}")
         except Exception as error:  # noqa: BLE001 - any transport or checksum failure
             problems.append(f"download from {_urls(info)} failed: {type(error).__name__}: {error}")
+        _remove_empty_folders(cache, info)
 
     if allow_fallback and info.fallback is not None:
         fallback = info.fallback
@@ -196,6 +197,14 @@ def _download(file: DataFile, cache: Path, *, progressbar: bool, timeout: float)
                                   downloader=downloader, progressbar=progressbar))
     _extract_member(archive, file.archive_member, target)
     return target
+
+
+def _remove_empty_folders(cache: Path, info: DatasetInfo) -> None:
+    """Remove the folders a failed download created and left empty (never non-empty ones)."""
+    for folder in {(cache / f.path).parent for f in info.files} | {cache / "_archives"}:
+        while folder != cache and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+            folder = folder.parent
 
 
 def _extract_member(archive: Path, member: str, target: Path) -> None:
