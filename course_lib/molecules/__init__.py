@@ -1,0 +1,56 @@
+"""Molecules case study (notebook 05): predicting aqueous solubility (ESOL) with graph neural networks.
+
+One module per job:
+
+- :mod:`~course_lib.molecules.data` — ESOL through the dataset registry, SMILES and target.
+- :mod:`~course_lib.molecules.featurize` — SMILES to PyG graphs (atom and bond features); invalid
+  SMILES reported and dropped.
+- :mod:`~course_lib.molecules.splits` — random and Bemis–Murcko scaffold splits.
+- :mod:`~course_lib.molecules.baselines` — Morgan/ECFP4 fingerprints and RDKit descriptors with
+  random forests and gradient boosting.
+- :mod:`~course_lib.molecules.message_passing` — a GINE layer and readouts in plain torch.
+- :mod:`~course_lib.molecules.models` — GCN, GINE and the descriptor hybrid; training with the
+  course ``fit`` loop; integrated-gradients atom attributions.
+- :mod:`~course_lib.molecules.plots` — molecule grids and atom-attribution drawings.
+"""
+
+from course_lib.molecules.baselines import (
+    descriptor_names,
+    gradient_boosting,
+    morgan_fingerprints,
+    random_forest,
+    rdkit_descriptors,
+)
+from course_lib.molecules.data import TARGET, load_esol, smiles_and_target
+from course_lib.molecules.featurize import (
+    ATOM_DIM,
+    ATOM_FEATURES,
+    BOND_DIM,
+    BOND_FEATURES,
+    FeaturizedSet,
+    featurize,
+    mol_to_graph,
+    parse_smiles,
+    smiles_to_graph,
+)
+from course_lib.molecules.message_passing import ScratchGINEConv, mean_readout, scatter_sum, sum_readout
+from course_lib.molecules.models import (
+    MoleculeGNN,
+    attach_descriptors,
+    graph_forward,
+    integrated_gradients,
+    predict_graphs,
+    train_gnn,
+)
+from course_lib.molecules.plots import attribution_image, molecule_grid, plot_attributions, show_image
+from course_lib.molecules.splits import Split, murcko_scaffold, random_split, scaffold_split, scaffolds_shared
+
+__all__ = [
+    "ATOM_DIM", "ATOM_FEATURES", "BOND_DIM", "BOND_FEATURES", "FeaturizedSet", "MoleculeGNN",
+    "ScratchGINEConv", "Split", "TARGET", "attach_descriptors", "attribution_image", "descriptor_names",
+    "featurize", "gradient_boosting", "graph_forward", "integrated_gradients", "load_esol", "mean_readout",
+    "mol_to_graph", "molecule_grid", "morgan_fingerprints", "murcko_scaffold", "parse_smiles",
+    "plot_attributions", "predict_graphs", "random_forest", "random_split", "rdkit_descriptors",
+    "scaffold_split", "scaffolds_shared", "scatter_sum", "show_image", "smiles_and_target",
+    "smiles_to_graph", "sum_readout", "train_gnn",
+]

@@ -1,0 +1,228 @@
+"""Graph neural networks for molecular property regression, and how to train them with the course loop.
+
+:class:`MoleculeGNN` is one small architecture with three variants:
+
+- ``"gcn"``: graph convolutions (Kipf & Welling) on atom features only (GCNConv ignores bond types);
+- ``"gine"``: GIN layers that add bond features to each message (GINE, Hu et al. 2020);
+- ``"gine"`` with ``n_descriptors > 0``: the *hybrid*, which also feeds a vector of global RDKit
+  descriptors (standardized with training statistics) into the readout.
+
+Readout is the concatenation of sum pooling (extensive: grows with molecule size, like solubility's
+dependence on size) and mean pooling (intensive: composition), followed by an MLP. The output is in the
+target's units: the network predicts a standardized value that is rescaled with the training targets'
+mean and standard deviation stored as buffers.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from torch_geometric.data import Batch, Data
+from torch_geometric.loader import DataLoader
+from torch_geometric.nn import GCNConv, GINEConv, global_add_pool, global_mean_pool
+
+from course_lib.molecules.featurize import ATOM_DIM, BOND_DIM
+from course_lib.training import History, fit, seed_everything
+
+KINDS = ("gcn", "gine")
+
+
+def _mlp(width_in: int, hidden: int, width_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(width_in, hidden), nn.BatchNorm1d(hidden), nn.ReLU(), nn.Linear(hidden, width_out))
+
+
+class MoleculeGNN(nn.Module):
+    """A message-passing network that maps a batch of molecular graphs to one number per molecule.
+
+    Args:
+        kind: ``"gcn"`` or ``"gine"``.
+        atom_dim: node feature width (``featurize.ATOM_DIM``).
+        bond_dim: edge feature width (``featurize.BOND_DIM``; used by ``"gine"`` only).
+        hidden: width of the node embeddings.
+        layers: number of message-passing layers.
+        dropout: dropout before the final layer of the readout MLP.
+        n_descriptors: width of the global descriptor vector for the hybrid (0: none).
+        target_mean, target_std: the training targets' mean and std (outputs are rescaled with them).
+        descriptor_mean, descriptor_std: per-descriptor training statistics, shape (n_descriptors,).
+    """
+
+    def __init__(self, kind: str = "gine", atom_dim: int = ATOM_DIM, bond_dim: int = BOND_DIM, hidden: int = 64,
+                 layers: int = 4, dropout: float = 0.1, n_descriptors: int = 0, target_mean: float = 0.0,
+                 target_std: float = 1.0, descriptor_mean: np.ndarray | None = None,
+                 descriptor_std: np.ndarray | None = None):
+        super().__init__()
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        for name, value in (("atom_dim", atom_dim), ("bond_dim", bond_dim), ("hidden", hidden), ("layers", layers)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if not target_std > 0:
+            raise ValueError(f"target_std must be > 0, got {target_std}")
+        self.kind, self.n_descriptors = kind, int(n_descriptors)
+        self.embed = nn.Linear(atom_dim, hidden)
+        self.convs = nn.ModuleList()
+        self.norms = nn.ModuleList()
+        for _ in range(layers):
+            if kind == "gcn":
+                self.convs.append(GCNConv(hidden, hidden))
+            else:
+                self.convs.append(GINEConv(_mlp(hidden, hidden, hidden), edge_dim=bond_dim, train_eps=True))
+            self.norms.append(nn.BatchNorm1d(hidden))
+        readout = 2 * hidden
+        if self.n_descriptors:
+            if descriptor_mean is None or descriptor_std is None:
+                raise ValueError("the hybrid needs descriptor_mean and descriptor_std from the training rows")
+            mean = torch.as_tensor(np.asarray(descriptor_mean), dtype=torch.float32)
+            std = torch.as_tensor(np.asarray(descriptor_std), dtype=torch.float32)
+            if mean.shape != (self.n_descriptors,) or std.shape != (self.n_descriptors,):
+                raise ValueError(f"descriptor_mean/std must have shape ({self.n_descriptors},)")
+            self.register_buffer("descriptor_mean", mean)
+            self.register_buffer("descriptor_std", torch.where(std > 1e-8, std, torch.ones_like(std)))
+            self.descriptor_net = nn.Sequential(nn.Dropout(0.1), nn.Linear(self.n_descriptors, hidden), nn.ReLU())
+            readout += hidden
+        self.head = nn.Sequential(nn.Linear(readout, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 1))
+        self.register_buffer("target_mean", torch.tensor(float(target_mean)))
+        self.register_buffer("target_std", torch.tensor(float(target_std)))
+
+    def node_embeddings(self, x: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor) -> torch.Tensor:
+        """Atom embeddings after message passing, shape (n_atoms, hidden)."""
+        h = self.embed(x)
+        for conv, norm in zip(self.convs, self.norms):
+            update = conv(h, edge_index) if self.kind == "gcn" else conv(h, edge_index, edge_attr)
+            h = h + torch.relu(norm(update))  # residual: deeper stacks train as easily as shallow ones
+        return h
+
+    def forward(self, x: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor, batch: torch.Tensor,
+                descriptors: torch.Tensor | None = None) -> torch.Tensor:
+        """Predictions in the target's units, shape (n_graphs,).
+
+        Args:
+            x: atom features (n_atoms, atom_dim); edge_index: (2, n_edges) int64; edge_attr: (n_edges,
+            bond_dim); batch: graph id of every atom (n_atoms,) int64; descriptors: raw global
+            descriptors (n_graphs, n_descriptors), required by the hybrid.
+        """
+        h = self.node_embeddings(x, edge_index, edge_attr)
+        n_graphs = int(batch.max()) + 1 if batch.numel() else 0
+        pooled = [global_add_pool(h, batch, n_graphs), global_mean_pool(h, batch, n_graphs)]
+        if self.n_descriptors:
+            if descriptors is None or descriptors.shape != (n_graphs, self.n_descriptors):
+                raise ValueError(f"the hybrid needs descriptors of shape ({n_graphs}, {self.n_descriptors})")
+            scaled = ((descriptors - self.descriptor_mean) / self.descriptor_std).clamp(-6, 6)
+            pooled.append(self.descriptor_net(scaled))
+        out = self.head(torch.cat(pooled, dim=1)).squeeze(1)
+        return out * self.target_std + self.target_mean
+
+
+def graph_forward(model: nn.Module, batch: Batch, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``forward=`` for :func:`course_lib.training.fit` on PyG batches: ``(predictions, batch.y)``,
+    both of shape (n_graphs,)."""
+    batch = batch.to(device)
+    descriptors = getattr(batch, "descriptors", None) if getattr(model, "n_descriptors", 0) else None
+    return model(batch.x, batch.edge_index, batch.edge_attr, batch.batch, descriptors), batch.y
+
+
+def attach_descriptors(graphs: Sequence[Data], descriptors: np.ndarray) -> list[Data]:
+    """Copies of ``graphs`` carrying one row of raw ``descriptors`` (N, D) each as ``descriptors`` (1, D)."""
+    descriptors = np.asarray(descriptors, dtype=np.float32)
+    if descriptors.ndim != 2 or len(descriptors) != len(graphs):
+        raise ValueError(f"descriptors must have shape ({len(graphs)}, D), got {descriptors.shape}")
+    out = []
+    for graph, row in zip(graphs, descriptors):
+        copy_ = graph.clone()
+        copy_.descriptors = torch.from_numpy(row).unsqueeze(0)
+        out.append(copy_)
+    return out
+
+
+def _tensors_only(graph: Data) -> Data:
+    # strings such as `smiles` make every collation several times slower; training needs tensors only
+    keep = {k: graph[k] for k in ("x", "edge_index", "edge_attr", "y", "descriptors") if k in graph}
+    return Data(**keep)
+
+
+def _rmse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((np.asarray(y_true) - np.asarray(y_pred)) ** 2)))
+
+
+def train_gnn(kind: str, train_graphs: Sequence[Data], val_graphs: Sequence[Data], *, seed: int = 0,
+              epochs: int = 60, batch_size: int = 64, lr: float = 3e-3, weight_decay: float = 1e-5,
+              hidden: int = 64, layers: int = 4, dropout: float = 0.1, n_descriptors: int = 0,
+              descriptor_stats: tuple[np.ndarray, np.ndarray] | None = None, patience: int | None = None,
+              progress: bool = False) -> tuple[MoleculeGNN, History]:
+    """Build a :class:`MoleculeGNN` and train it with :func:`course_lib.training.fit`.
+
+    Adam with a one-cycle learning-rate schedule (warm-up, then cosine decay) stepped per batch;
+    the validation RMSE (log mol/L) chooses the epoch whose weights are kept. Same seed -> same model.
+    """
+    if not train_graphs or not val_graphs:
+        raise ValueError("train_graphs and val_graphs must be non-empty")
+    if any(getattr(g, "y", None) is None for g in list(train_graphs) + list(val_graphs)):
+        raise ValueError("every graph needs a target y")
+    seed_everything(seed)
+    y = torch.cat([g.y for g in train_graphs]).numpy()
+    first = train_graphs[0]
+    stats = descriptor_stats if n_descriptors else (None, None)
+    model = MoleculeGNN(kind, atom_dim=first.x.shape[1], bond_dim=first.edge_attr.shape[1], hidden=hidden,
+                        layers=layers, dropout=dropout, n_descriptors=n_descriptors,
+                        target_mean=float(y.mean()), target_std=float(y.std()),
+                        descriptor_mean=stats[0], descriptor_std=stats[1])
+    generator = torch.Generator().manual_seed(seed)
+    # drop_last: a final batch of one graph would break BatchNorm's batch statistics
+    train_graphs = [_tensors_only(g) for g in train_graphs]
+    val_graphs = [_tensors_only(g) for g in val_graphs]
+    train_loader = DataLoader(train_graphs, batch_size=batch_size, shuffle=True, generator=generator,
+                              drop_last=len(train_graphs) > batch_size)
+    val_loader = [Batch.from_data_list(val_graphs)]  # one batch, collated once
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, epochs=epochs,
+                                                    steps_per_epoch=len(train_loader), pct_start=0.1)
+    history = fit(model, train_loader, val_loader, loss_fn=nn.functional.mse_loss, optimizer=optimizer,
+                  epochs=epochs, metric=_rmse, metric_name="rmse", mode="min", patience=patience,
+                  scheduler=scheduler, scheduler_step="batch", forward=graph_forward,
+                  device="cpu", progress=progress)
+    return model, history
+
+
+@torch.no_grad()
+def predict_graphs(model: MoleculeGNN, graphs: Sequence[Data]) -> np.ndarray:
+    """Predictions for ``graphs`` in the target's units, shape (len(graphs),)."""
+    model.eval()
+    batch = Batch.from_data_list([_tensors_only(g) for g in graphs])
+    return graph_forward(model, batch, torch.device("cpu"))[0].numpy()
+
+
+def integrated_gradients(model: MoleculeGNN, graph: Data, steps: int = 32) -> tuple[np.ndarray, float, float]:
+    """Per-atom integrated gradients (Sundararajan et al., 2017) of one molecule's prediction.
+
+    The baseline is the same graph with all atom features zero; atom features are moved to their
+    real values along a straight line in ``steps`` steps (all steps in one batch of graph copies), and
+    gradient x (input - baseline) is summed over each atom's features.
+
+    Returns:
+        ``(attributions, prediction, baseline_prediction)``: attributions of shape (n_atoms,) in the
+        target's units; they add up to ``prediction - baseline_prediction`` up to the Riemann-sum error.
+    """
+    if not isinstance(graph, Data) or graph.x is None:
+        raise TypeError("graph must be a torch_geometric Data with atom features x")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
+        raise ValueError(f"steps must be an int >= 2, got {steps!r}")
+    model.eval()
+    batch = Batch.from_data_list([graph] * steps)
+    alphas = (torch.arange(steps, dtype=torch.float32) + 0.5) / steps          # midpoint rule
+    x = (batch.x * alphas[batch.batch].unsqueeze(1)).requires_grad_(True)
+    descriptors = getattr(batch, "descriptors", None) if model.n_descriptors else None
+    out = model(x, batch.edge_index, batch.edge_attr, batch.batch, descriptors)
+    (gradients,) = torch.autograd.grad(out.sum(), x)
+    mean_gradient = gradients.reshape(steps, graph.num_nodes, -1).mean(0)
+    attributions = (mean_gradient * graph.x).sum(1)
+    with torch.no_grad():
+        single = Batch.from_data_list([graph])
+        d = getattr(single, "descriptors", None) if model.n_descriptors else None
+        prediction = float(model(single.x, single.edge_index, single.edge_attr, single.batch, d)[0])
+        baseline = float(model(torch.zeros_like(single.x), single.edge_index, single.edge_attr, single.batch, d)[0])
+    return attributions.detach().numpy(), prediction, baseline
