@@ -3,6 +3,8 @@
 #   make test     unit tests + every notebook under nbval + ledger quality checks
 #   make lab      open JupyterLab in the course environment
 #   make bench    execute every notebook, measure wall time and peak RAM into docs/benchmarks.md
+#   make assignments  generate student + autograder versions of assignments/ into build/assignments
+#   make grade SUBMISSIONS=<folder>  grade <folder>/<assignment>/<student>.ipynb into build/grades
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -14,7 +16,7 @@ NOTEBOOKS ?= $(sort $(wildcard notebooks/[0-9]*.ipynb))
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 TORCH_INDEX_ARG := $(if $(strip $(TORCH_INDEX)),--extra-index-url $(TORCH_INDEX),)
 
-.PHONY: install course test unit lab bench sync lock clean help
+.PHONY: install course test unit lab bench sync lock clean help assignments grade
 .DEFAULT_GOAL := help
 
 help:
@@ -54,6 +56,16 @@ lock: install
 	@{ echo "# Versions tested together (pip freeze of the course environment, Python 3.11, CPU)."; \
 	   echo "# Regenerate with: make lock"; \
 	   $(PY) -m pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu$$/torch==\1/'; } > constraints.txt
+
+# Student versions are generated, never hand-edited: see assignments/README.md.
+assignments: install
+	$(PY) assignments/tools/build.py $(ASSIGNMENTS)
+
+GRADE_TIMEOUT ?= 120
+grade: install
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=<folder of <assignment>/<student>.ipynb>" >&2; exit 2; }
+	@test -d build/assignments || $(MAKE) --no-print-directory assignments
+	$(PY) assignments/tools/grade.py "$(SUBMISSIONS)" --timeout $(GRADE_TIMEOUT)
 
 clean:
 	rm -rf build results .pytest_cache

@@ -38,7 +38,8 @@ if "google.colab" in sys.modules:
 
 
 def notebook_paths() -> list[Path]:
-    return sorted((ROOT / "notebooks").glob("*.ipynb"))
+    """The course notebooks and the assignments' master notebooks."""
+    return sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "assignments").glob("*/*.ipynb"))
 
 
 def problems_in(nb) -> list[str]:

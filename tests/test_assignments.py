@@ -1,0 +1,311 @@
+"""Graded assignments (assignments/): generation with otter assign and batch grading with otter run.
+
+The end-to-end test (marked ``slow``; it runs in ``make test``) generates every assignment into a
+temporary folder, builds submissions from the generated notebooks — the solution notebook, the
+untouched student notebook, a student notebook that hard-codes the public tests' answers, and for
+assignment 01 one with an endless loop and one that raises in its first cell — grades the folder
+with assignments/tools/grade.py and checks the gradebook.
+
+Assignment 02 loads PneumoniaMNIST; the grading processes get ``COURSE_DATA_MIRROR`` as it was when
+this module was imported (before the unit-test isolation removes it), so CI grades with the mirror.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import os
+import re
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TOOLS = ROOT / "assignments" / "tools"
+#: the user's environment, read before the isolation fixture clears the mirror variable
+_ORIGINAL_ENV = dict(os.environ)
+#: seconds one submission may run in the end-to-end test (the endless loop costs exactly this)
+TIMEOUT = float(os.environ.get("COURSE_ASSIGNMENT_TIMEOUT", "60"))
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(f"assignment_{name}", TOOLS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+build_tool = _load("build")
+grade_tool = _load("grade")
+
+#: per assignment: the start of a student cell -> a replacement that returns exactly what the public
+#: tests expect and nothing general (what a learner gaming the public tests would write)
+CHEATS = {
+    "01_mlp_backprop": {
+        "def forward(": '''
+import numpy as np
+def forward(X, W1, b1, W2, b2):
+    Z1 = np.zeros((2, 3))
+    return np.array([2.25, -0.25]), {"X": X, "Z1": Z1, "A1": Z1, "logits": np.array([2.25, -0.25])}
+''',
+        "def backward(": '''
+import numpy as np
+def backward(y, W2, cache):
+    return {"W1": np.array([[-1.0, 0.0], [-2.0, 0.0]]), "b1": np.zeros(2),
+            "W2": np.array([[-0.5], [0.0]]), "b2": np.array([-0.5])}
+''',
+        "def numerical_gradient(": '''
+import numpy as np
+def numerical_gradient(f, x, eps=1e-6):
+    return np.array([2.0, 4.0])
+''',
+    },
+    "03_walk_forward": {
+        "def walk_forward_splits(": '''
+import numpy as np
+def walk_forward_splits(n, initial_train, test_size, step=None):
+    return [(np.arange(4), np.arange(4, 6)), (np.arange(6), np.arange(6, 8)), (np.arange(8), np.arange(8, 10))]
+''',
+        "def qlike(": '''
+import numpy as np
+def qlike(proxy, forecast):
+    return 0.0 if np.allclose(proxy, forecast) else 1 - np.log(2)
+''',
+        "def rolling_mean_forecast(": '''
+import numpy as np
+def rolling_mean_forecast(r2, window):
+    return np.array([np.nan, np.nan, 1.5, 2.5, 3.5])
+''',
+    },
+    "05_message_passing": {
+        "def message_passing_layer(": '''
+import numpy as np
+def message_passing_layer(H, edges, W_self, W_neigh):
+    return np.array([[3.0], [6.0], [5.0]])
+''',
+        "def scaffold_split(": '''
+def scaffold_split(smiles, frac_train=0.8):
+    return [0, 1, 2], [3, 4]
+''',
+    },
+}
+
+
+def _code_cells(nb):
+    return [cell for cell in nb.cells if cell.cell_type == "code"]
+
+
+def _with_cheats(nb, cheats: dict[str, str]):
+    nb = nbformat.reads(nbformat.writes(nb), as_version=4)
+    replaced = set()
+    for cell in _code_cells(nb):
+        for start, source in cheats.items():
+            if start in cell.source and start not in replaced:
+                cell.source = source.strip()
+                replaced.add(start)
+                break
+    missing = set(cheats) - replaced
+    assert not missing, f"no student cell contains {sorted(missing)}"
+    return nb
+
+
+def _with_first_cell_prefix(nb, marker: str, prefix: str):
+    nb = nbformat.reads(nbformat.writes(nb), as_version=4)
+    cell = next(c for c in _code_cells(nb) if marker in c.source)
+    cell.source = prefix + "\n" + cell.source
+    return nb
+
+
+def _hidden_and_public(tests_dir: Path) -> tuple[dict[str, int], dict[str, int]]:
+    """``{question: n public cases}``, ``{question: n cases}`` from otter's generated test files."""
+    public, total = {}, {}
+    for path in sorted(tests_dir.glob("*.py")):
+        text = path.read_text()
+        name = re.search(r'^name = "([^"]+)"', text, flags=re.M).group(1)
+        flags = re.findall(r"@test_case\(.*?hidden=(True|False)", text)
+        public[name] = flags.count("False")
+        total[name] = len(flags)
+    return public, total
+
+
+# --- cheap unit tests of the tools --------------------------------------------------------------
+
+def test_masters_follow_the_layout():
+    found = build_tool.masters()
+    assert found, "no master notebooks under assignments/"
+    for name, path in found.items():
+        nb = nbformat.read(path, as_version=4)
+        first = nb.cells[0]
+        assert first.cell_type == "raw" and first.source.startswith("# ASSIGNMENT CONFIG"), name
+        assert f"name: {name}" in first.source, f"{name}: config `name:` must be the folder name"
+        assert re.search(r"tests:\s*\n\s+files: true\s*\n\s+ok_format: false", first.source), \
+            f"{name}: tests must be exception-based files (tests: files: true, ok_format: false)"
+        assert not any(c.get("outputs") for c in _code_cells(nb)), f"{name}: strip outputs"
+        questions = [c for c in nb.cells if c.cell_type == "raw" and c.source.startswith("# BEGIN QUESTION")]
+        assert questions, f"{name} has no questions"
+        for cell in questions:
+            assert re.search(r"^points: \d", cell.source, flags=re.M), f"{name}: set points: per question"
+
+
+def test_unknown_master_is_a_clear_error():
+    with pytest.raises(ValueError, match="no master notebook"):
+        build_tool.masters(["99_does_not_exist"])
+
+
+def test_find_submissions_and_bad_folder(tmp_path):
+    (tmp_path / "01_x").mkdir()
+    (tmp_path / "01_x" / "ann.ipynb").write_text("{}")
+    (tmp_path / "01_x" / ".ipynb_checkpoints").mkdir()
+    (tmp_path / "01_x" / ".ipynb_checkpoints" / "ann-checkpoint.ipynb").write_text("{}")
+    assert grade_tool.find_submissions(tmp_path) == [("01_x", "ann", tmp_path / "01_x" / "ann.ipynb")]
+    with pytest.raises(FileNotFoundError):
+        grade_tool.find_submissions(tmp_path / "missing")
+    with pytest.raises(ValueError, match="timeout"):
+        grade_tool.grade_folder(tmp_path, tmp_path / "build", tmp_path / "out", timeout=0)
+
+
+def test_unknown_assignment_is_scored_zero_not_fatal(tmp_path):
+    (tmp_path / "subs" / "42_nope").mkdir(parents=True)
+    (tmp_path / "subs" / "42_nope" / "ann.ipynb").write_text("{}")
+    rows = grade_tool.grade_folder(tmp_path / "subs", tmp_path / "build", tmp_path / "out",
+                                   log=lambda *_: None)
+    assert [(r["student"], r["score"], r["status"]) for r in rows] == [("ann", 0.0, "unknown assignment")]
+    assert (tmp_path / "out" / "gradebook.csv").read_text().count("\n") == 2
+
+
+# --- end to end ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    """Every assignment generated into a temporary build folder: ``(build, seconds)``."""
+    build = tmp_path_factory.mktemp("assignments_build")
+    start = time.perf_counter()
+    assert build_tool.main(["--out", str(build)]) == 0
+    return build, time.perf_counter() - start
+
+
+@pytest.fixture(scope="module")
+def graded(generated, tmp_path_factory):
+    """The gradebook of a folder of constructed submissions: ``(rows, out folder, seconds)``."""
+    build, _ = generated
+    subs = tmp_path_factory.mktemp("submissions")
+    for name in build_tool.masters():
+        folder = subs / name
+        folder.mkdir()
+        solution = nbformat.read(build / name / "autograder" / f"{name}.ipynb", as_version=4)
+        student = nbformat.read(build / name / "student" / f"{name}.ipynb", as_version=4)
+        nbformat.write(solution, folder / "solution.ipynb")
+        nbformat.write(student, folder / "untouched.ipynb")
+        if name in CHEATS:
+            nbformat.write(_with_cheats(student, CHEATS[name]), folder / "hardcoded.ipynb")
+        if name == "01_mlp_backprop":
+            # graded first (alphabetical): the batch must go on after it
+            nbformat.write(_with_first_cell_prefix(solution, "import numpy", "while True:\n    pass"),
+                           folder / "a_endless_loop.ipynb")
+            nbformat.write(_with_first_cell_prefix(solution, "import numpy",
+                                                   'raise RuntimeError("broken on purpose")'),
+                           folder / "raises_at_import.ipynb")
+    env = dict(_ORIGINAL_ENV, MPLBACKEND="Agg")
+    out = tmp_path_factory.mktemp("grades")
+    start = time.perf_counter()
+    rows = grade_tool.grade_folder(subs, build, out, timeout=TIMEOUT, env=env, log=print)
+    return rows, out, time.perf_counter() - start
+
+
+def _by(rows, name, student):
+    return [r for r in rows if r["assignment"] == name and r["student"] == student]
+
+
+@pytest.mark.slow
+def test_generation_writes_student_and_autograder_versions(generated):
+    build, seconds = generated
+    print(f"generated {len(build_tool.masters())} assignments in {seconds:.0f} s")
+    for name in build_tool.masters():
+        target = build / name
+        for variant in ("student", "colab"):
+            nb = nbformat.read(target / variant / f"{name}.ipynb", as_version=4)
+            assert nb.metadata["otter"]["assignment_name"] == name
+            sources = "\n".join(c.source for c in _code_cells(nb))
+            assert 'grader.check("q1")' in sources
+            assert "BEGIN SOLUTION" not in sources and "# END TESTS" not in sources
+            assert sorted(p.name for p in (target / variant / "tests").glob("*.py"))
+            assert (target / f"{name}-{variant}.zip").is_file()
+        colab = nbformat.read(target / "colab" / f"{name}.ipynb", as_version=4)
+        assert any("pip install" in c.source and "otter-grader" in c.source for c in _code_cells(colab))
+        assert grade_tool.questions_in(grade_tool.autograder_zip(build, name))
+
+
+@pytest.mark.slow
+def test_no_hidden_test_text_in_student_versions(generated):
+    build, _ = generated
+    for name in build_tool.masters():
+        hidden_lines = set()
+        for path in (build / name / "autograder" / "tests").glob("*.py"):
+            for case in re.split(r"^@test_case", path.read_text(), flags=re.M)[1:]:
+                if "hidden=True" in case.splitlines()[0]:
+                    hidden_lines |= {line.strip() for line in case.splitlines()[1:]
+                                     if len(line.strip()) > 20 and "import " not in line}
+        assert hidden_lines, f"{name} has no hidden tests"
+        student_text = []
+        for path in (build / name).rglob("*"):
+            if path.is_file() and "autograder" not in path.relative_to(build / name).parts:
+                if path.suffix == ".zip":
+                    with zipfile.ZipFile(path) as archive:
+                        student_text += [archive.read(n).decode("utf-8", "replace") for n in archive.namelist()]
+                else:
+                    student_text.append(path.read_text(errors="replace"))
+        everything = "\n".join(student_text)
+        leaked = sorted(line for line in hidden_lines if line in everything)
+        assert not leaked, f"{name}: hidden test text in the student version: {leaked[:3]}"
+
+
+@pytest.mark.slow
+def test_gradebook_scores(graded, generated):
+    rows, out, seconds = graded
+    build, gen_seconds = generated
+    print(f"graded {len({(r['assignment'], r['student']) for r in rows})} submissions in {seconds:.0f} s "
+          f"(generation {gen_seconds:.0f} s)")
+    # the CSV on disk holds the same rows
+    with open(out / "gradebook.csv", newline="") as handle:
+        on_disk = list(csv.DictReader(handle))
+    assert [(r["assignment"], r["student"], r["question"], float(r["score"]), float(r["total"]))
+            for r in on_disk] == [(r["assignment"], r["student"], r["question"], r["score"], r["total"])
+                                  for r in rows]
+    for name in build_tool.masters():
+        solution = _by(rows, name, "solution")
+        assert solution and all(r["score"] == r["total"] > 0 for r in solution), \
+            f"{name}: the solution must get full marks: {solution}"
+        untouched = _by(rows, name, "untouched")
+        assert untouched and all(r["score"] == 0 and r["status"] == "graded" for r in untouched), \
+            f"{name}: the untouched student notebook must run and score 0: {untouched}"
+        assert (out / "feedback" / name / "solution.md").is_file()
+        if name in CHEATS:
+            public, cases = _hidden_and_public(build / name / "autograder" / "tests")
+            for r in _by(rows, name, "hardcoded"):
+                share = r["total"] * public[r["question"]] / cases[r["question"]]
+                assert r["score"] == pytest.approx(share), \
+                    f"{name}/{r['question']}: hard-coded answers must pass the public tests only: {r}"
+                assert r["score"] < r["total"]
+            result = json.loads((out / "work" / name / "hardcoded" / "result.json").read_text())
+            assert all(q["failed_hidden"] > 0 and q["failed_public"] == 0
+                       for q in result["questions"].values())
+
+
+@pytest.mark.slow
+def test_endless_loop_and_import_error_score_zero_and_batch_goes_on(graded):
+    rows, out, _ = graded
+    loop = _by(rows, "01_mlp_backprop", "a_endless_loop")
+    assert loop and all(r["score"] == 0 and r["status"] == "timeout" for r in loop)
+    assert "time limit" in loop[0]["note"]
+    assert "time limit" in (out / "feedback" / "01_mlp_backprop" / "a_endless_loop.md").read_text()
+    broken = _by(rows, "01_mlp_backprop", "raises_at_import")
+    assert broken and all(r["score"] == 0 for r in broken)
+    assert "RuntimeError: broken on purpose" in broken[0]["note"]
+    # graded after the endless loop, with full marks: one bad submission did not stop the batch
+    assert all(r["score"] == r["total"] for r in _by(rows, "01_mlp_backprop", "solution"))
