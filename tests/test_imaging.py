@@ -1,0 +1,356 @@
+"""Unit tests of course_lib.imaging (notebook 02): fast, no real data needed."""
+
+from __future__ import annotations
+
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from course_test_data import image_arrays  # noqa: E402
+from torch import nn  # noqa: E402
+
+from course_lib.data import DataUnavailableError, DataValidationError  # noqa: E402
+from course_lib.data.readers import PNEUMONIAMNIST_SIZES  # noqa: E402
+from course_lib.imaging import (  # noqa: E402
+    CompactCNN,
+    augment_batch,
+    balanced_sampler,
+    choose_threshold,
+    conv2d,
+    conv2d_loops,
+    expected_calibration_error,
+    grad_cam,
+    hog_features,
+    load_pneumoniamnist,
+    make_loader,
+    positive_class_weight,
+    receptive_field,
+    reliability_table,
+    select_threshold,
+    splits_from_arrays,
+    upsample_maps,
+)
+from course_lib.imaging.data import stratified_subset  # noqa: E402
+from course_lib.imaging.plots import image_grid, overlay_heatmaps, plot_reliability  # noqa: E402
+
+# ------------------------------------------------------------------------------------ convolution
+
+
+@pytest.mark.parametrize("stride,padding", [(1, 0), (1, 1), (2, 1), ((2, 1), (0, 2))])
+@pytest.mark.parametrize("implementation", [conv2d, conv2d_loops])
+def test_hand_written_convolution_matches_torch(implementation, stride, padding):
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 3, 9, 8, generator=generator)
+    weight = torch.randn(4, 3, 3, 2, generator=generator)
+    bias = torch.randn(4, generator=generator)
+    expected = F.conv2d(x, weight, bias, stride=stride, padding=padding)
+    got = implementation(x, weight, bias, stride=stride, padding=padding)
+    assert got.shape == expected.shape
+    assert (got - expected).abs().max().item() <= 1e-5
+
+
+def test_convolution_is_cross_correlation_not_flipped():
+    # a kernel that is not symmetric: flipping it must change the result
+    x = torch.arange(25.0).reshape(1, 1, 5, 5)
+    kernel = torch.tensor([[[[1.0, 0.0], [0.0, -2.0]]]])
+    assert torch.allclose(conv2d(x, kernel), F.conv2d(x, kernel))
+    assert not torch.allclose(conv2d(x, kernel.flip(2, 3)), F.conv2d(x, kernel))
+
+
+@pytest.mark.parametrize("bad_weight,message", [(torch.zeros(4, 2, 3, 3), "input channels"),
+                                                (torch.zeros(4, 3, 3), "weight must be"),
+                                                (torch.zeros(1, 3, 9, 9), "larger than")])
+def test_convolution_rejects_bad_shapes(bad_weight, message):
+    with pytest.raises(ValueError, match=message):
+        conv2d(torch.zeros(1, 3, 5, 5), bad_weight)
+
+
+def test_receptive_field_formula_matches_the_gradient_footprint():
+    layers = [(3, 1), (2, 2), (3, 1), (2, 2), (3, 1), (3, 1)]
+    sizes = receptive_field(layers)
+    assert sizes == [3, 4, 8, 10, 18, 26]
+    modules = []
+    for kernel, stride in layers:
+        modules.append(nn.Conv2d(1, 1, kernel, stride=stride) if stride == 1 else nn.MaxPool2d(kernel, stride))
+    net = nn.Sequential(*modules)
+    for module in net:
+        if isinstance(module, nn.Conv2d):
+            nn.init.constant_(module.weight, 1.0)
+    x = torch.rand(1, 1, 40, 40, requires_grad=True)
+    out = net(x)
+    out[0, 0, out.shape[2] // 2, out.shape[3] // 2].backward()
+    rows = torch.nonzero(x.grad[0, 0].abs().sum(1)).flatten()
+    # max pooling routes the gradient to one pixel per window, so the footprint can be smaller
+    # than the receptive field, never larger
+    assert 1 < rows.max() - rows.min() + 1 <= sizes[-1]
+    conv_only = nn.Sequential(*[nn.Conv2d(1, 1, 3) for _ in range(3)])
+    for module in conv_only:
+        nn.init.constant_(module.weight, 1.0)
+    x = torch.rand(1, 1, 20, 20, requires_grad=True)
+    conv_only(x)[0, 0, 5, 5].backward()
+    rows = torch.nonzero(x.grad[0, 0].abs().sum(1)).flatten()
+    assert rows.max() - rows.min() + 1 == receptive_field([(3, 1)] * 3)[-1] == 7
+
+
+def test_receptive_field_rejects_bad_layers():
+    with pytest.raises(ValueError, match="kernel and stride"):
+        receptive_field([(3, 0)])
+    with pytest.raises(TypeError):
+        receptive_field("3x3")
+
+
+# ------------------------------------------------------------------------------------ data
+
+
+def test_splits_from_arrays_normalises_with_training_statistics():
+    data = splits_from_arrays(image_arrays(), provenance="synthetic")
+    x, y = data.tensors("train")
+    assert x.shape == (6, 1, 28, 28) and x.dtype == torch.float32
+    assert y.shape == (6,) and set(y.tolist()) <= {0.0, 1.0}
+    assert abs(x.mean().item()) < 1e-5 and abs(x.std(unbiased=False).item() - 1) < 1e-4
+    x_test, _ = data.tensors("test")
+    raw = image_arrays()["test_images"].astype(np.float64) / 255
+    assert np.allclose(x_test[:, 0].numpy(), (raw - data.mean) / data.std, atol=1e-5)
+    assert data.pixels("val").shape == (3, 784) and data.pixels("val").max() <= 1
+    assert data.class_counts()["train"].tolist() == [3, 3]
+    with pytest.raises(ValueError, match="split must be one of"):
+        data.tensors("validation")
+
+
+@pytest.mark.parametrize("corrupt,message", [
+    (lambda a: a.pop("val_labels"), "missing keys"),
+    (lambda a: a.update(train_images=a["train_images"].astype(np.float32)), "dtype float32, expected uint8"),
+    (lambda a: a.update(test_labels=a["test_labels"] + 1), r"values \[2\] outside 0..1"),
+    (lambda a: a.update(train_images=a["train_images"][:, :27]), "shape"),
+])
+def test_splits_from_arrays_rejects_bad_arrays(corrupt, message):
+    arrays = image_arrays()
+    corrupt(arrays)
+    with pytest.raises(DataValidationError, match=message):
+        splits_from_arrays(arrays)
+
+
+def _write_mirror(folder, arrays):
+    target = folder / "medmnist" / "pneumoniamnist.npz"
+    target.parent.mkdir(parents=True)
+    np.savez(target, **arrays)
+    return folder
+
+
+@pytest.mark.parametrize("corrupt,message", [
+    (lambda a: a.pop("train_labels"), "missing keys"),
+    (lambda a: a.update(val_images=a["val_images"].astype(np.int16)), "dtype int16"),
+    (lambda a: a.update(train_labels=np.full_like(a["train_labels"], 3)), "outside 0..1"),
+])
+def test_loader_rejects_a_bad_mirror_file_with_a_clear_error(tmp_path, corrupt, message):
+    arrays = image_arrays(PNEUMONIAMNIST_SIZES)
+    corrupt(arrays)
+    mirror = _write_mirror(tmp_path / "mirror", arrays)
+    with pytest.warns(UserWarning, match="ignoring mirror copy"):
+        with pytest.raises(DataUnavailableError, match=message):
+            load_pneumoniamnist(allow_fallback=False, mirrors=[mirror], cache_dir=tmp_path / "cache",
+                                offline=True)
+
+
+def test_loader_reads_a_valid_mirror_and_falls_back_to_labelled_synthetic_data(tmp_path):
+    mirror = _write_mirror(tmp_path / "mirror", image_arrays(PNEUMONIAMNIST_SIZES))
+    loaded, data = load_pneumoniamnist(mirrors=[mirror], cache_dir=tmp_path / "cache", offline=True)
+    assert loaded.provenance == data.provenance == "mirror"
+    assert data.tensors("train")[0].shape == (4708, 1, 28, 28)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        loaded, data = load_pneumoniamnist(mirrors=[], cache_dir=tmp_path / "empty", offline=True)
+    assert loaded.provenance == data.provenance == "synthetic"
+    assert "SYNTHETIC" in str(loaded)
+
+
+def test_stratified_subset_keeps_the_class_mix():
+    labels = np.array([0] * 30 + [1] * 70)
+    rows = stratified_subset(labels, 0.1, seed=0)
+    assert np.bincount(labels[rows]).tolist() == [3, 7]
+    assert np.array_equal(rows, stratified_subset(labels, 0.1, seed=0))
+    assert not np.array_equal(rows, stratified_subset(labels, 0.1, seed=1))
+    with pytest.raises(ValueError, match="fraction"):
+        stratified_subset(labels, 0.0, seed=0)
+
+
+def test_augmentation_is_identity_at_zero_strength_and_repeatable():
+    x = torch.randn(5, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    zero = dict(max_shift=0, max_rotation=0, max_zoom=0, max_contrast=0, max_brightness=0)
+    assert torch.allclose(augment_batch(x, torch.Generator().manual_seed(1), **zero), x, atol=1e-5)
+    a = augment_batch(x, torch.Generator().manual_seed(1))
+    b = augment_batch(x, torch.Generator().manual_seed(1))
+    c = augment_batch(x, torch.Generator().manual_seed(2))
+    assert a.shape == x.shape and torch.equal(a, b) and not torch.allclose(a, c)
+    assert not torch.allclose(a, x, atol=1e-2)
+    with pytest.raises(ValueError, match="max_rotation"):
+        augment_batch(x, max_rotation=-1)
+    with pytest.raises(ValueError, match="shape"):
+        augment_batch(x[:, 0])
+
+
+def test_augmentation_shift_moves_the_image():
+    x = torch.zeros(1, 1, 28, 28)
+    x[0, 0, 14, 14] = 1.0
+    only_shift = dict(max_rotation=0, max_zoom=0, max_contrast=0, max_brightness=0)
+    moved = augment_batch(x, torch.Generator().manual_seed(0), max_shift=0.1, **only_shift)
+    peak = divmod(int(moved.argmax()), 28)
+    assert peak != (14, 14) and max(abs(peak[0] - 14), abs(peak[1] - 14)) <= 3
+
+
+def test_make_loader_shuffles_repeatably_and_augments_only_when_asked():
+    x = torch.randn(50, 1, 28, 28)
+    y = (torch.arange(50) % 2).float()
+    plain = make_loader(x, y, batch_size=16)
+    assert len(plain) == 4 and torch.equal(next(iter(plain))[0], x[:16])
+    first = [b[1] for b in make_loader(x, y, batch_size=16, shuffle=True, augment=True, seed=3)]
+    again = [b[1] for b in make_loader(x, y, batch_size=16, shuffle=True, augment=True, seed=3)]
+    assert all(torch.equal(a, b) for a, b in zip(first, again))
+    xb, _ = next(iter(make_loader(x, y, batch_size=16, augment=True)))
+    assert xb.shape == (16, 1, 28, 28) and not torch.allclose(xb, x[:16])
+    with pytest.raises(ValueError, match="rows"):
+        make_loader(x, y[:10])
+    with pytest.raises(ValueError, match="batch_size"):
+        make_loader(x, y, batch_size=0)
+
+
+def test_class_imbalance_helpers():
+    labels = np.array([0] * 20 + [1] * 80)
+    assert positive_class_weight(labels) == pytest.approx(0.25)
+    with pytest.raises(ValueError, match="both classes"):
+        positive_class_weight(np.ones(5))
+    drawn = labels[list(balanced_sampler(labels, seed=0))]
+    assert len(drawn) == 100 and 0.35 < drawn.mean() < 0.65  # ~half instead of 0.8
+
+
+# ------------------------------------------------------------------------------------ model, Grad-CAM
+
+
+def test_compact_cnn_shapes_and_errors():
+    model = CompactCNN(channels=(4, 8), convs_per_stage=(1, 2), dropout=0.1)
+    assert model(torch.randn(3, 1, 28, 28)).shape == (3,)
+    assert model.features(torch.randn(2, 1, 28, 28)).shape == (2, 8, 14, 14)
+    expected = (9 * 4 + 8) + (4 * 9 * 8 + 16) + (8 * 9 * 8 + 16) + (8 + 1)
+    assert sum(p.numel() for p in model.parameters()) == expected
+    with pytest.raises(ValueError, match="expected input"):
+        model(torch.randn(3, 28, 28))
+    with pytest.raises(ValueError, match="equally long"):
+        CompactCNN(channels=(4, 8), convs_per_stage=(1,))
+
+
+@pytest.mark.parametrize("target_class", [1, 0])
+def test_grad_cam_matches_captum(target_class):
+    from captum.attr import LayerGradCam
+
+    torch.manual_seed(0)
+    model = CompactCNN(channels=(4, 8), convs_per_stage=(1, 1)).eval()
+    images = torch.randn(4, 1, 28, 28)
+    ours = grad_cam(model, model.last_conv, images, target_class=target_class)
+    forward = model if target_class == 1 else (lambda x: -model(x))
+    theirs = LayerGradCam(forward, model.last_conv).attribute(images, relu_attributions=True)
+    assert ours.shape == (4, 14, 14) and theirs.shape == (4, 1, 14, 14)
+    assert theirs.abs().max() > 0
+    assert torch.allclose(ours, theirs[:, 0], atol=1e-6)
+    assert upsample_maps(ours, (28, 28)).shape == (4, 28, 28)
+    with pytest.raises(ValueError, match="not part of model"):
+        grad_cam(model, nn.ReLU(), images)
+
+
+# ------------------------------------------------------------------------------------ calibration
+
+
+def test_youden_threshold_ignores_the_class_mix_but_accuracy_does_not():
+    rng = np.random.default_rng(0)
+    scores = np.concatenate([rng.beta(2, 5, 200), rng.beta(5, 2, 200)])
+    labels = np.repeat([0, 1], 200)
+    youden = choose_threshold(labels, scores, "youden")
+    assert 0.3 < youden < 0.7
+    many_negatives = np.concatenate([labels, np.zeros(800, int)])
+    repeated = np.concatenate([scores, np.tile(scores[:200], 4)])
+    assert choose_threshold(many_negatives, repeated, "youden") == pytest.approx(youden)
+    assert choose_threshold(many_negatives, repeated, "accuracy") > youden
+    separable = choose_threshold([0, 0, 1, 1], [0.1, 0.2, 0.7, 0.9])
+    assert 0.2 < separable < 0.7
+    with pytest.raises(ValueError, match="both classes"):
+        choose_threshold([1, 1], [0.2, 0.3])
+    with pytest.raises(ValueError, match="rule"):
+        choose_threshold([0, 1], [0.2, 0.3], rule="auc")
+
+
+def test_equal_error_threshold_balances_sensitivity_and_specificity():
+    rng = np.random.default_rng(1)
+    labels = np.repeat([0, 1], [100, 300])
+    scores = np.where(labels == 1, rng.normal(0.65, 0.1, 400), rng.normal(0.4, 0.1, 400)).clip(0, 1)
+    threshold = choose_threshold(labels, scores, "equal_error")
+    sensitivity = (scores[labels == 1] >= threshold).mean()
+    specificity = (scores[labels == 0] < threshold).mean()
+    assert abs(sensitivity - specificity) <= 0.02
+    assert 0.45 < threshold < 0.6
+
+
+def test_select_threshold_rejects_a_default_that_does_not_generalise():
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1], [120, 360])
+    # every score is above 0.5: the default threshold calls everything positive
+    scores = np.where(labels == 1, rng.uniform(0.7, 0.95, 480), rng.uniform(0.55, 0.75, 480))
+    choice = select_threshold(labels, scores, seed=0)
+    assert choice.rule != "default" and 0.6 < choice.threshold < 0.8
+    assert choice.scores["default"] == pytest.approx(0.5)
+    assert choice.scores[choice.rule] > 0.85
+    assert select_threshold(labels, scores, seed=0) == choice
+    # a fixed threshold is not tuned: its held-out score is its balanced accuracy on all the data
+    centred = np.where(labels == 1, rng.uniform(0.45, 1.0, 480), rng.uniform(0.0, 0.55, 480))
+    only_default = select_threshold(labels, centred, rules=("default",), seed=0)
+    assert only_default.rule == "default" and only_default.threshold == 0.5
+    full = 0.5 * ((centred[labels == 1] >= 0.5).mean() + (centred[labels == 0] < 0.5).mean())
+    assert only_default.scores["default"] == pytest.approx(full, abs=0.01)
+    with pytest.raises(ValueError, match="rules"):
+        select_threshold(labels, scores, rules=("median",))
+    with pytest.raises(ValueError, match="at least 4"):
+        select_threshold([0, 0, 1, 1, 1], [0.1, 0.2, 0.6, 0.7, 0.8])
+
+
+def test_reliability_table_and_calibration_error():
+    rng = np.random.default_rng(0)
+    probs = rng.random(20000)
+    calibrated = (rng.random(20000) < probs).astype(int)
+    table = reliability_table(calibrated, probs, n_bins=5)
+    assert len(table) == 5 and table["count"].sum() == 20000
+    assert np.allclose(table["observed"], table["mean_predicted"], atol=0.03)
+    assert expected_calibration_error(calibrated, probs) < 0.02
+    overconfident = np.where(probs > 0.5, 0.99, 0.01)
+    assert expected_calibration_error(calibrated, overconfident) > 0.2
+    with pytest.raises(ValueError, match="probabilities"):
+        reliability_table([0, 1], [0.5, 1.5])
+
+
+# ------------------------------------------------------------------------------------ features, plots
+
+
+def test_hog_features_shape_and_errors():
+    images = image_arrays()["train_images"]
+    features = hog_features(images)
+    assert features.shape == (6, 1296) and np.isfinite(features).all()
+    assert not np.allclose(features[0], features[1])
+    with pytest.raises(ValueError, match="shape"):
+        hog_features(images[0])
+
+
+def test_plots_draw_and_validate():
+    images = np.random.default_rng(0).random((5, 28, 28))
+    fig = image_grid(images, titles=list("abcde"), ncols=3)
+    assert sum(len(ax.images) for ax in fig.axes) == 5
+    fig = overlay_heatmaps(images, images, ncols=5)
+    assert sum(len(ax.images) for ax in fig.axes) == 10
+    with pytest.raises(ValueError, match="same shape"):
+        overlay_heatmaps(images, images[:, :14])
+    ax = plot_reliability({"model": ([0, 1, 1, 0], [0.1, 0.8, 0.6, 0.3])})
+    assert len(ax.lines) == 2
+    plt.close("all")

@@ -1,0 +1,96 @@
+"""Quality bars for notebook 02 (PneumoniaMNIST), read from results/02_cnn_medical_imaging.json.
+
+The bars apply only when the notebook ran on the real data (provenance mirror/cache/download); on the
+synthetic stand-in only the ledger's structure is checked.
+"""
+
+import math
+import os
+
+import pytest
+
+from course_lib import environment
+from course_lib.results import Ledger
+
+pytestmark = pytest.mark.ledger
+
+NOTEBOOK = "02_cnn_medical_imaging"
+MODELS = ("majority class", "logistic regression (pixels)", "HOG + linear SVM", "CNN")
+REAL = ("mirror", "cache", "download")
+# Test split: 624 X-rays (one mistake = 0.0016 accuracy). The issue's bars for the CNN, mean over 3
+# seeds with every choice made on validation. Development runs of the notebook's recipe measured test
+# AUC ~0.976-0.984 and accuracy ~0.90-0.94 per seed.
+CNN_MIN_AUC = 0.975
+CNN_MIN_ACCURACY = 0.90
+# Sanity floors for the baselines (measured: logistic regression AUC ~0.93, HOG + SVM ~0.95): below
+# these something is broken (e.g. labels misaligned), not merely weak.
+BASELINE_MIN_AUC = 0.85
+# The majority class always says "pneumonia": its accuracy is the test share of pneumonia, 390/624.
+MAJORITY_ACCURACY = 390 / 624
+
+
+@pytest.fixture(scope="module")
+def models():
+    ledger = Ledger(NOTEBOOK, environment.results_dir())
+    if not ledger.path.is_file():
+        message = f"{ledger.path} not found: run notebooks/{NOTEBOOK}.ipynb first"
+        if os.environ.get("COURSE_REQUIRE_LEDGER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return ledger.read()["models"]
+
+
+def _real(entry) -> bool:
+    return entry["provenance"] in REAL
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_model_recorded_over_seeds_with_provenance_seconds_and_parameters(models, model):
+    assert model in models, f"{model!r} missing from the ledger (have {sorted(models)})"
+    entry = models[model]
+    assert entry["dataset"] == "pneumoniamnist"
+    assert entry["split"] == "test"
+    assert entry["provenance"] in REAL + ("synthetic",), entry["provenance"]
+    for metric in ("auc", "accuracy"):
+        value = entry["metrics"][metric]
+        assert value["n"] >= 3, f"{model} {metric}: only {value['n']} seed(s)"
+        assert 0 <= value["mean"] <= 1, f"{model} {metric}: mean {value['mean']}"
+        assert math.isfinite(value["std"]) and value["std"] >= 0, f"{model} {metric}: std {value['std']}"
+    assert isinstance(entry["seconds"], float) and entry["seconds"] >= 0, entry["seconds"]
+    assert isinstance(entry["params"], int) and entry["params"] > 0, entry["params"]
+
+
+def test_all_models_share_one_provenance(models):
+    provenances = {models[m]["provenance"] for m in MODELS if m in models}
+    assert len(provenances) == 1, f"models were measured on different data: {provenances}"
+
+
+def test_cnn_is_larger_than_the_linear_baselines(models):
+    assert models["CNN"]["params"] > models["logistic regression (pixels)"]["params"]
+
+
+def test_cnn_quality_bars(models):
+    entry = models["CNN"]
+    if not _real(entry):
+        pytest.skip(f"quality bars apply to real data only (provenance {entry['provenance']})")
+    auc, accuracy = entry["metrics"]["auc"]["mean"], entry["metrics"]["accuracy"]["mean"]
+    assert auc >= CNN_MIN_AUC, f"CNN: mean test AUC {auc:.4f} < {CNN_MIN_AUC}"
+    assert accuracy >= CNN_MIN_ACCURACY, f"CNN: mean test accuracy {accuracy:.4f} < {CNN_MIN_ACCURACY}"
+
+
+@pytest.mark.parametrize("model", ["logistic regression (pixels)", "HOG + linear SVM"])
+def test_baselines_are_sane_and_beaten_by_the_cnn(models, model):
+    entry = models[model]
+    if not _real(entry):
+        pytest.skip(f"quality bars apply to real data only (provenance {entry['provenance']})")
+    auc = entry["metrics"]["auc"]["mean"]
+    assert auc >= BASELINE_MIN_AUC, f"{model}: mean test AUC {auc:.4f} < {BASELINE_MIN_AUC}"
+    assert models["CNN"]["metrics"]["auc"]["mean"] > auc, f"the CNN does not beat {model} on test AUC"
+
+
+def test_majority_class_is_the_floor(models):
+    entry = models["majority class"]
+    if not _real(entry):
+        pytest.skip(f"quality bars apply to real data only (provenance {entry['provenance']})")
+    assert entry["metrics"]["auc"]["mean"] == pytest.approx(0.5)
+    assert entry["metrics"]["accuracy"]["mean"] == pytest.approx(MAJORITY_ACCURACY, abs=1e-9)
