@@ -6,8 +6,9 @@ untouched student notebook, a student notebook that hard-codes the public tests'
 assignment 01 one with an endless loop and one that raises in its first cell — grades the folder
 with assignments/tools/grade.py and checks the gradebook.
 
-Assignment 02 loads PneumoniaMNIST; the grading processes get ``COURSE_DATA_MIRROR`` as it was when
-this module was imported (before the unit-test isolation removes it), so CI grades with the mirror.
+Assignments 02 and 04 load PneumoniaMNIST and SST-2; the grading processes get ``COURSE_DATA_MIRROR``
+as it was when this module was imported (before the unit-test isolation removes it), so CI grades with
+the mirror.
 """
 
 from __future__ import annotations
@@ -66,6 +67,24 @@ def numerical_gradient(f, x, eps=1e-6):
     return np.array([2.0, 4.0])
 ''',
     },
+    "02_convolution_cnn": {
+        "def conv2d_by_hand(": '''
+import torch
+def conv2d_by_hand(images, kernels, stride=1, padding=0):
+    return torch.tensor([[[[8.0, 12.0], [20.0, 24.0]]]])
+''',
+        "def build_cnn(": '''
+import torch
+from torch import nn
+def build_cnn():
+    return nn.Sequential(nn.Conv2d(1, 1, 3), nn.Flatten(), nn.Linear(676, 1), nn.Flatten(0))
+def train_cnn(model, images, labels, epochs):
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.01)
+    return model
+''',
+    },
     "03_walk_forward": {
         "def walk_forward_splits(": '''
 import numpy as np
@@ -81,6 +100,26 @@ def qlike(proxy, forecast):
 import numpy as np
 def rolling_mean_forecast(r2, window):
     return np.array([np.nan, np.nan, 1.5, 2.5, 3.5])
+''',
+    },
+    "04_attention_minilm": {
+        "def masked_attention(": '''
+import torch
+def masked_attention(q, k, v, key_mask=None):
+    return torch.tensor([[[[3.0, 4.0], [3.0, 4.0]]]] if key_mask is None else [[[[2.0, 3.0], [2.0, 3.0]]]])
+''',
+        "def mean_pool(": '''
+import torch
+def mean_pool(hidden, attention_mask):
+    return torch.tensor([[2.0, 3.0]])
+''',
+        "def fit_sentiment_classifier(": '''
+import numpy as np
+class SignOfSum:
+    def predict(self, X):
+        return (np.asarray(X).sum(axis=1) > 0).astype(int)
+def fit_sentiment_classifier(X, y):
+    return SignOfSum()
 ''',
     },
     "05_message_passing": {
