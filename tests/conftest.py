@@ -209,3 +209,20 @@ def closed_port_url():
         yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:
         sock.close()
+
+
+@pytest.fixture(scope="module")
+def models(request) -> dict:
+    """For a ledger test module: the ``models`` table of ``results/<NOTEBOOK>.json``, where
+    ``NOTEBOOK`` is the module's constant. Skips when the ledger is absent, unless
+    ``COURSE_REQUIRE_LEDGER=1`` (as ``make test`` sets), which turns absence into a failure."""
+    from course_lib.results import Ledger
+
+    notebook = request.module.NOTEBOOK
+    ledger = Ledger(notebook)
+    if not ledger.path.is_file():
+        message = f"{ledger.path} not found: run notebooks/{notebook}.ipynb first"
+        if os.environ.get("COURSE_REQUIRE_LEDGER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return ledger.read()["models"]

@@ -1,12 +1,9 @@
 """Quality bars for notebook 01 (breast cancer, real data), read from results/01_foundations.json."""
 
 import math
-import os
 
 import pytest
 
-from course_lib import environment
-from course_lib.results import Ledger
 
 pytestmark = pytest.mark.ledger
 
@@ -16,17 +13,6 @@ MODELS = ("MLP", "logistic regression", "random forest")
 # bars (accuracy ~0.94-0.98, AUC ~0.98-1.00 over 5 seeds); falling below them means a real regression.
 MIN_ACCURACY = 0.90
 MIN_AUC = 0.95
-
-
-@pytest.fixture(scope="module")
-def models():
-    ledger = Ledger(NOTEBOOK, environment.results_dir())
-    if not ledger.path.is_file():
-        message = f"{ledger.path} not found: run notebooks/{NOTEBOOK}.ipynb first"
-        if os.environ.get("COURSE_REQUIRE_LEDGER") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    return ledger.read()["models"]
 
 
 @pytest.mark.parametrize("model", MODELS)

@@ -5,12 +5,9 @@ synthetic stand-in only the ledger's structure is checked.
 """
 
 import math
-import os
 
 import pytest
 
-from course_lib import environment
-from course_lib.results import Ledger
 
 pytestmark = pytest.mark.ledger
 
@@ -27,17 +24,6 @@ CNN_MIN_ACCURACY = 0.90
 BASELINE_MIN_AUC = 0.85
 # The majority class always says "pneumonia": its accuracy is the test share of pneumonia, 390/624.
 MAJORITY_ACCURACY = 390 / 624
-
-
-@pytest.fixture(scope="module")
-def models():
-    ledger = Ledger(NOTEBOOK, environment.results_dir())
-    if not ledger.path.is_file():
-        message = f"{ledger.path} not found: run notebooks/{NOTEBOOK}.ipynb first"
-        if os.environ.get("COURSE_REQUIRE_LEDGER") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    return ledger.read()["models"]
 
 
 def _real(entry) -> bool:

