@@ -1,6 +1,7 @@
 # Deep Learning Architectures in Practice — every command a learner, instructor or CI needs.
 #   make course   create the environment if missing, execute every notebook, print the scoreboard
-#   make test     unit tests + every notebook under nbval + ledger quality checks
+#   make test     unit tests + every notebook under nbval + ledger quality checks, then test-offline
+#   make test-offline  every notebook on its offline stand-ins (no network, no mirror) + ledger checks
 #   make lab      open JupyterLab in the course environment
 #   make bench    execute every notebook, measure wall time and peak RAM into docs/benchmarks.md
 #   make assignments  generate student + autograder versions of assignments/ into build/assignments
@@ -16,7 +17,7 @@ NOTEBOOKS ?= $(sort $(wildcard notebooks/[0-9]*.ipynb))
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 TORCH_INDEX_ARG := $(if $(strip $(TORCH_INDEX)),--extra-index-url $(TORCH_INDEX),)
 
-.PHONY: install course test unit lab bench sync lock clean help assignments grade
+.PHONY: install course test test-offline unit lab bench sync lock clean help assignments grade
 .DEFAULT_GOAL := help
 
 help:
@@ -39,9 +40,23 @@ bench: install
 	$(PY) tools/run_notebooks.py --out build/executed --bench docs/benchmarks.md $(NOTEBOOKS)
 
 # pytest exits with 5 when it collected nothing: that is a failure here, not a pass.
+# Pass 1: unit tests, every notebook under nbval and the ledger tests, in this environment (with
+# the data mirror where CI names one). Pass 2 (test-offline): the path of a learner with no network
+# and no mirror — every notebook again on its stand-ins, then the ledger tests on what they wrote.
 test: install
 	@COURSE_REQUIRE_LEDGER=1 $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
-	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
+	if [ $$rc -ne 0 ]; then exit $$rc; fi
+	@$(MAKE) --no-print-directory test-offline
+
+OFFLINE_DIR := $(CURDIR)/build/offline
+test-offline: install
+	@rm -rf "$(OFFLINE_DIR)" && mkdir -p "$(OFFLINE_DIR)/data"
+	@echo "make test: offline pass (COURSE_OFFLINE=1, no mirror, empty cache $(OFFLINE_DIR)/data)"
+	@env -u COURSE_DATA_MIRROR COURSE_OFFLINE=1 COURSE_DATA_DIR="$(OFFLINE_DIR)/data" \
+	  COURSE_RESULTS_DIR="$(OFFLINE_DIR)/results" COURSE_REQUIRE_LEDGER=1 \
+	  $(PY) -m pytest notebooks tests/test_ledger_*.py $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test-offline: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 unit: install
 	$(PY) -m pytest tests -p no:nbval -o addopts="" -q

@@ -11,7 +11,7 @@ process tree (nbconvert + kernel + anything the kernel starts) is sampled with p
 for its resident memory (RSS). A failing notebook does not stop the others; the exit status is 1
 when any failed (and, with ``--bench``, when any broke the 5-minute / 2-GB budget).
 
-With ``--bench`` the run also writes the benchmark page, ``build/bench.json`` (the same numbers,
+With ``--bench`` the run also writes the benchmark page, ``docs/benchmarks.json`` (the same numbers,
 machine-readable) and the README blocks between ``<!-- notebooks-table:start/end -->`` and
 ``<!-- data-licences:start/end -->``. Nothing in those files is typed by hand.
 
@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from course_meta import ROOT, binder_url, colab_url  # noqa: E402
 
 from course_lib.catalogue import NOTEBOOKS, NotebookMeta  # noqa: E402,F401
+from course_lib.report import BENCH_RECORD  # noqa: E402
 
 BUDGET_SECONDS = 300.0  # the course's promise: every notebook within 5 minutes...
 BUDGET_MIB = 2048.0  # ...and 2 GB (2 GiB) of RAM, on 2 CPU cores
@@ -46,7 +47,7 @@ SAMPLE_INTERVAL_S = 0.1
 MIB = 1024 * 1024
 
 DEFAULT_README = ROOT / "README.md"
-DEFAULT_BENCH_JSON = ROOT / "build" / "bench.json"
+DEFAULT_BENCH_JSON = ROOT / BENCH_RECORD  # committed: each notebook's results cell reads it
 DEFAULT_SCOREBOARD = ROOT / "build" / "scoreboard.md"
 
 
@@ -342,7 +343,7 @@ def ledger_table(ledger: Mapping, digits: int = 3) -> str:
 
 
 def render_bench_markdown(report: Mapping) -> str:
-    """docs/benchmarks.md from a bench report (the content of build/bench.json)."""
+    """docs/benchmarks.md from a bench report (the content of docs/benchmarks.json)."""
     produced, machine, records = report["produced"], report["machine"], report["notebooks"]
     dirty = " with uncommitted changes" if produced["dirty"] else ""
     lines = [
@@ -352,7 +353,7 @@ def render_bench_markdown(report: Mapping) -> str:
         "",
         f"Every number on this page was measured by `make bench` on {produced['date_utc']} UTC at "
         f"commit `{produced['commit']}`{dirty}, with `{produced['command']}`. The same numbers are "
-        f"in `{produced.get('bench_json', 'build/bench.json')}`.",
+        f"in `{produced.get('bench_json', 'docs/benchmarks.json')}`.",
         "",
         f"The course promises that each notebook runs end to end in at most {BUDGET_SECONDS / 60:g} "
         f"minutes with at most 2 GB ({BUDGET_MIB:.0f} MiB) of RAM on 2 CPU cores at "
@@ -600,14 +601,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "executed",
                         help="folder for the executed copies and logs (default: build/executed)")
     parser.add_argument("--bench", type=Path, metavar="FILE",
-                        help="also write this benchmark page, build/bench.json and the README tables")
+                        help="also write this benchmark page, docs/benchmarks.json and the README tables")
     parser.add_argument("--timeout", type=int, default=900, help="seconds allowed per cell (default 900)")
     parser.add_argument("--readme", type=Path, default=DEFAULT_README, help=argparse.SUPPRESS)
     parser.add_argument("--bench-json", type=Path, default=DEFAULT_BENCH_JSON, help=argparse.SUPPRESS)
     parser.add_argument("--scoreboard", type=Path, default=DEFAULT_SCOREBOARD, help=argparse.SUPPRESS)
     parser.add_argument("--update-readme", action="store_true",
                         help="only refresh the README's generated tables (measurements from "
-                             "build/bench.json if it exists) and exit")
+                             "docs/benchmarks.json if it exists) and exit")
     return parser
 
 
