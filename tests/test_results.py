@@ -9,7 +9,9 @@ import pytest
 
 from course_lib import results
 from course_lib.evaluation import compare_over_seeds
+from course_lib.holdout import SealedSplit
 from course_lib.results import Ledger, load_ledgers, scoreboard, scoreboard_markdown
+from course_lib.verdicts import seed_verdict
 
 
 @pytest.fixture
@@ -17,35 +19,44 @@ def folder(tmp_path):
     return tmp_path / "results"
 
 
+def opened(*models, name="test"):
+    """A sealed split that each of ``models`` opened once."""
+    split = SealedSplit([0.0, 1.0], name=name)
+    for model in models:
+        split.open(model)
+    return split
+
+
 def test_record_writes_json_and_read_returns_it(folder):
     ledger = Ledger("01_foundations", folder)
     entry = ledger.record("MLP", {"accuracy": 0.97, "auc": {"mean": 0.99, "std": 0.01, "n": 3}},
-                          dataset="breast_cancer", provenance="bundled", split="test", seconds=1.5,
+                          dataset="breast_cancer", provenance="bundled", test=opened("MLP"), seconds=1.5,
                           params=np.int64(4321), notes="three seeds")
     assert ledger.path == folder / "01_foundations.json"
     stored = json.loads(ledger.path.read_text())
     assert stored == ledger.read()
     assert stored["notebook"] == "01_foundations" and stored["updated"]
     assert stored["models"]["MLP"] == entry == {
-        "dataset": "breast_cancer", "provenance": "bundled", "split": "test",
+        "dataset": "breast_cancer", "provenance": "bundled", "split": "test", "test_evaluations": 1,
         "metrics": {"accuracy": {"mean": 0.97, "std": 0.0, "n": 1}, "auc": {"mean": 0.99, "std": 0.01, "n": 3}},
         "seconds": 1.5, "params": 4321, "notes": "three seeds"}
 
 
 def test_record_adds_and_replaces_models(folder):
     ledger = Ledger("02_cnn", folder)
-    ledger.record("A", {"auc": 0.8}, dataset="d", provenance="mirror")
-    ledger.record("B", {"auc": 0.7}, dataset="d", provenance="mirror")
-    ledger.record("A", {"auc": 0.9}, dataset="d", provenance="download")
+    test = opened("A", "B")
+    ledger.record("A", {"auc": 0.8}, dataset="d", provenance="mirror", test=test)
+    ledger.record("B", {"auc": 0.7}, dataset="d", provenance="mirror", test=test)
+    ledger.record("A", {"auc": 0.9}, dataset="d", provenance="download", test=test)
     models = Ledger("02_cnn", folder).read()["models"]
     assert list(models) == ["A", "B"]
     assert models["A"]["metrics"]["auc"]["mean"] == 0.9 and models["A"]["provenance"] == "download"
 
 
 def test_reset_starts_afresh(folder):
-    Ledger("03_rnn", folder).record("A", {"rmse": 1.0}, dataset="d", provenance="cache")
+    Ledger("03_rnn", folder).record("A", {"rmse": 1.0}, dataset="d", provenance="cache", test=opened("A"))
     assert Ledger("03_rnn", folder).read()["models"]
-    assert Ledger("03_rnn", folder, reset=True).read() == {"notebook": "03_rnn", "models": {}}
+    assert Ledger("03_rnn", folder, reset=True).read() == {"notebook": "03_rnn", "models": {}, "verdicts": []}
     assert not (folder / "03_rnn.json").exists()
     Ledger("03_rnn", folder).reset()  # resetting an absent ledger is fine
 
@@ -53,13 +64,13 @@ def test_reset_starts_afresh(folder):
 def test_default_folder_is_course_results_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_RESULTS_DIR", str(tmp_path / "elsewhere"))
     ledger = Ledger("04_gnn")
-    ledger.record("GCN", {"rmse": 0.5}, dataset="esol", provenance="mirror")
+    ledger.record("GCN", {"rmse": 0.5}, dataset="esol", provenance="mirror", test=opened("GCN"))
     assert (tmp_path / "elsewhere" / "04_gnn.json").is_file()
 
 
 def test_write_is_atomic(folder, monkeypatch):
     ledger = Ledger("05_text", folder)
-    ledger.record("A", {"acc": 0.8}, dataset="sst2", provenance="mirror")
+    ledger.record("A", {"acc": 0.8}, dataset="sst2", provenance="mirror", test=opened("A"))
     good = ledger.path.read_bytes()
     assert [p.name for p in folder.iterdir()] == ["05_text.json"]  # no temporary file left
 
@@ -69,20 +80,29 @@ def test_write_is_atomic(folder, monkeypatch):
 
     monkeypatch.setattr(results.json, "dump", failing_dump)
     with pytest.raises(OSError, match="No space left"):
-        ledger.record("B", {"acc": 0.7}, dataset="sst2", provenance="mirror")
+        ledger.record("B", {"acc": 0.7}, dataset="sst2", provenance="mirror", test=opened("B"))
     assert ledger.path.read_bytes() == good  # the previous ledger is intact
     assert [p.name for p in folder.iterdir()] == ["05_text.json"]
 
 
 def test_record_comparison(folder):
+    test = SealedSplit([0.0, 1.0])
+
+    def scored(model, metrics):
+        def run(seed):
+            test.open(model, seed=seed)
+            return metrics(seed)
+        return run
+
     comparison = compare_over_seeds({
-        "MLP": lambda s: {"auc": 0.8 + 0.02 * s, "params": 1000, "seconds": 2.0},
-        "logreg": lambda s: {"auc": 0.85, "seconds": 0.5},
+        "MLP": scored("MLP", lambda s: {"auc": 0.8 + 0.02 * s, "params": 1000, "seconds": 2.0}),
+        "logreg": scored("logreg", lambda s: {"auc": 0.85, "seconds": 0.5}),
     }, seeds=[0, 1, 2])
     ledger = Ledger("06_compare", folder)
-    ledger.record_comparison(comparison, dataset="breast_cancer", provenance="bundled", prefix="bc/")
+    ledger.record_comparison(comparison, dataset="breast_cancer", provenance="bundled", test=test, prefix="bc/")
     models = ledger.read()["models"]
     assert list(models) == ["bc/MLP", "bc/logreg"]
+    assert {m["test_evaluations"] for m in models.values()} == {1}
     assert models["bc/MLP"]["metrics"]["auc"] == pytest.approx({"mean": 0.82, "std": 0.02, "n": 3})
     assert models["bc/MLP"]["params"] == 1000 and models["bc/MLP"]["seconds"] == 2.0
     assert models["bc/logreg"]["params"] is None
@@ -91,7 +111,8 @@ def test_record_comparison(folder):
 
 def test_numpy_numbers_are_accepted(folder):
     entry = Ledger("07_np", folder).record("m", {"auc": np.float32(0.75), "n_errors": np.int64(3)},
-                                           dataset="d", provenance="cache", seconds=np.float64(2.5))
+                                           dataset="d", provenance="cache", seconds=np.float64(2.5),
+                                           test=opened("m"))
     assert entry["metrics"]["auc"]["mean"] == 0.75 and type(entry["metrics"]["auc"]["mean"]) is float
     assert entry["metrics"]["n_errors"]["mean"] == 3.0 and entry["seconds"] == 2.5
 
@@ -116,10 +137,12 @@ def test_bad_notebook_names(name, folder):
     (dict(model=""), ValueError, "model must be a non-empty name"),
     (dict(model=None), ValueError, "model must be a non-empty name"),
     (dict(seconds=float("nan")), ValueError, "seconds must be finite"),
+    (dict(test=None), TypeError, "test must be the SealedSplit the model was scored on, got NoneType"),
+    (dict(test=opened("other")), ValueError, r"'m' never opened the test split: score it with test.open\('m'\)"),
 ])
 def test_record_rejects_bad_input(changes, error, message, folder):
     ledger = Ledger("08_bad", folder)
-    kwargs = dict(model="m", metrics={"auc": 0.9}, dataset="d", provenance="mirror", seconds=1.0)
+    kwargs = dict(model="m", metrics={"auc": 0.9}, dataset="d", provenance="mirror", seconds=1.0, test=opened("m"))
     with pytest.raises(error, match=message):
         ledger.record(**{**kwargs, **changes})
     assert not ledger.path.exists()  # nothing half-recorded
@@ -137,11 +160,12 @@ def test_read_rejects_files_that_are_not_ledgers(folder):
 
 def _fill(folder):
     first = Ledger("01_foundations", folder)
+    test = opened("MLP", "logreg")
     first.record("MLP", {"accuracy": {"mean": 0.97, "std": 0.01, "n": 3}, "auc": 0.995},
-                 dataset="breast_cancer", provenance="bundled", seconds=12.34, params=1234)
-    first.record("logreg", {"accuracy": 0.96}, dataset="breast_cancer", provenance="bundled")
+                 dataset="breast_cancer", provenance="bundled", seconds=12.34, params=1234, test=test)
+    first.record("logreg", {"accuracy": 0.96}, dataset="breast_cancer", provenance="bundled", test=test)
     Ledger("02_cnn", folder).record("CNN", {"auc": {"mean": 0.9, "std": 0.02, "n": 3}},
-                                    dataset="pneumoniamnist", provenance="synthetic", split="test")
+                                    dataset="pneumoniamnist", provenance="synthetic", test=opened("CNN"))
     (folder / "bench.json").write_text('{"not": "a ledger"}')  # make bench's file: skipped
     (folder / "Notes.json").write_text("[]")  # not a notebook name: skipped
 
@@ -155,8 +179,8 @@ def test_load_ledgers_skips_other_json(folder):
 def test_scoreboard_has_one_row_per_metric(folder):
     _fill(folder)
     board = scoreboard(folder)
-    assert list(board.columns) == ["notebook", "model", "dataset", "provenance", "split", "metric", "mean",
-                                   "std", "n", "seconds", "params"]
+    assert list(board.columns) == ["notebook", "model", "dataset", "provenance", "split", "test_evaluations",
+                                   "metric", "mean", "std", "n", "seconds", "params"]
     assert board[["notebook", "model", "metric"]].values.tolist() == [
         ["01_foundations", "MLP", "accuracy"], ["01_foundations", "MLP", "auc"],
         ["01_foundations", "logreg", "accuracy"], ["02_cnn", "CNN", "auc"]]
@@ -180,3 +204,36 @@ def test_scoreboard_markdown(folder, monkeypatch):
 def test_empty_scoreboard(folder):
     assert scoreboard(folder).empty
     assert scoreboard_markdown(folder) == "_No results yet: run `make course`._\n"
+
+
+def test_record_counts_test_evaluations_and_names_the_split(folder):
+    test = SealedSplit([0.0, 1.0], name="dev")
+    for seed in (0, 1, 2):
+        test.open("MiniLM", seed=seed)
+    with pytest.warns(UserWarning, match="opened 2 times for MiniLM \\(seed 1\\)"):
+        test.open("MiniLM", seed=1)
+    entry = Ledger("10_counts", folder).record("MiniLM", {"accuracy": 0.9}, dataset="sst2", provenance="mirror",
+                                               test=test)
+    assert entry["split"] == "dev" and entry["test_evaluations"] == 2
+
+
+def test_record_comparison_scored_under_the_unprefixed_name(folder):
+    comparison = compare_over_seeds({"A": lambda s: {"auc": 0.5}}, seeds=[0, 1])
+    with pytest.raises(ValueError, match="'A' never opened the test split"):
+        Ledger("11_prefix", folder).record_comparison(comparison, dataset="d", provenance="cache",
+                                                     test=opened("x/A"), prefix="x/")
+
+
+def test_record_verdict_stores_and_replaces(folder):
+    ledger = Ledger("12_verdicts", folder)
+    first = seed_verdict("MLP", [0.9, 0.91, 0.92], "LR", [0.8, 0.8, 0.8], metric="test AUC", baseline="LR")
+    ledger.record_verdict(first)
+    again = seed_verdict("MLP", [0.8, 0.81, 0.79], "LR", [0.8, 0.8, 0.8], metric="test AUC", baseline="LR")
+    other = seed_verdict("MLP", [0.9, 0.91, 0.92], "LR", [0.8, 0.8, 0.8], metric="test accuracy")
+    ledger.record_verdict(again)
+    ledger.record_verdict(other)
+    stored = Ledger("12_verdicts", folder).read()["verdicts"]
+    assert [(v["metric"], v["winner"]) for v in stored] == [("test AUC", None), ("test accuracy", "MLP")]
+    assert stored[0]["sentence"] == again.sentence
+    with pytest.raises(TypeError, match="verdict must be a Verdict"):
+        ledger.record_verdict({"winner": "MLP"})

@@ -127,13 +127,15 @@ def test_budget_verdict():
 
 
 LEDGER = {"notebook": "01_x", "models": {
-    "MLP": {"dataset": "breast_cancer", "provenance": "bundled", "split": "test",
+    "MLP": {"dataset": "breast_cancer", "provenance": "bundled", "split": "test", "test_evaluations": 1,
             "metrics": {"accuracy": {"mean": 0.95, "std": 0.01, "n": 3},
                         "roc_auc": {"mean": 0.9912, "std": 0.0004, "n": 3}},
             "seconds": 2.25, "params": 4321},
     "random forest": {"dataset": "breast_cancer", "provenance": "bundled", "split": "test",
-                      "metrics": {"accuracy": {"mean": 0.96, "std": 0.0, "n": 3}},
-                      "seconds": None, "params": None}}}
+                      "test_evaluations": 1, "metrics": {"accuracy": {"mean": 0.96, "std": 0.0, "n": 3}},
+                      "seconds": None, "params": None}},
+    "verdicts": [{"metric": "test accuracy", "model_a": "MLP", "model_b": "random forest", "winner": None,
+                  "sentence": "test accuracy: no clear winner between MLP and random forest (...)."}]}
 
 
 def _report(records):
@@ -152,9 +154,10 @@ def test_render_bench_markdown_reports_measurements_verdicts_and_ledgers():
     assert "| 01_x | pass | 42.0 | 37.0 | 510.0 | 600.0 | 505.0 | bundled | within budget |" in page
     assert "| 02_y | pass | 400.0 |" in page and "OVER BUDGET: 400 s > 300 s" in page
     assert "| 03_z | **FAIL** |" in page and "ValueError: boom" in page
-    assert ("| MLP | breast_cancer (bundled) | test | accuracy 0.950 ± 0.010 (n=3); "
+    assert ("| MLP | breast_cancer (bundled) | test (1×) | accuracy 0.950 ± 0.010 (n=3); "
             "roc_auc 0.991 ± 0.000 (n=3) | 2.2 | 4,321 |") in page
-    assert "| random forest | breast_cancer (bundled) | test | accuracy 0.960 ± 0.000 (n=3) |  |  |" in page
+    assert "| random forest | breast_cancer (bundled) | test (1×) | accuracy 0.960 ± 0.000 (n=3) |  |  |" in page
+    assert "- test accuracy: no clear winner between MLP and random forest (...)." in page
     assert "_No results ledger written by this notebook._" in page  # 02_y
 
 
@@ -185,7 +188,7 @@ def test_cells_seconds_from_nbclient_timing(tmp_path):
               {"iopub.execute_input": "2030-01-01T00:00:04.000Z", "shell.execute_reply": "2030-01-01T00:00:11.250Z"}]
     executed = tmp_path / "nb.ipynb"
     executed.write_text(json.dumps({"cells": [{"metadata": {"execution": t}} for t in timing]}))
-    assert rn.cells_seconds(executed) == pytest.approx(10.25)
+    assert rn.cells_seconds(executed) == pytest.approx(10.25)  # 2.5 + 7.25 s: exact in float64; default approx
     executed.write_text(json.dumps({"cells": [{"metadata": {}}]}))
     assert rn.cells_seconds(executed) is None
     assert rn.cells_seconds(tmp_path / "missing.ipynb") is None
@@ -318,6 +321,7 @@ def test_command_line_rejects_bad_input(tmp_path, capsys):
 
 
 def test_end_to_end_on_throwaway_notebooks(tmp_path, monkeypatch, capsys):
+    from course_lib.holdout import SealedSplit
     from course_lib.results import Ledger
 
     results = tmp_path / "results"
@@ -326,11 +330,14 @@ def test_end_to_end_on_throwaway_notebooks(tmp_path, monkeypatch, capsys):
     # The first writes a file next to itself (cwd is the notebook's folder) and a ledger.
     _notebook(notebooks / "90_tiny.ipynb",
               "from pathlib import Path\nPath('cwd_marker.txt').write_text('here')",
-              "from course_lib.results import Ledger\n"
+              "from course_lib.holdout import SealedSplit\nfrom course_lib.results import Ledger\n"
+              "test = SealedSplit([0, 1])\ntest.open('MLP')\n"
               "Ledger('90_tiny', reset=True).record('MLP', {'accuracy': {'mean': 0.95, 'std': 0.01, 'n': 3}}, "
-              "dataset='breast_cancer', provenance='bundled', seconds=1.5, params=1234)")
+              "dataset='breast_cancer', provenance='bundled', seconds=1.5, params=1234, test=test)")
     _notebook(notebooks / "91_broken.ipynb", "x = 1", "raise ValueError('boom from the tiny notebook')")
-    Ledger("91_broken", results).record("old", {"accuracy": 0.1}, dataset="d", provenance="bundled")
+    old_test = SealedSplit([0, 1])
+    old_test.open("old")
+    Ledger("91_broken", results).record("old", {"accuracy": 0.1}, dataset="d", provenance="bundled", test=old_test)
     an_hour_ago = time.time() - 3600
     os.utime(results / "91_broken.json", (an_hour_ago, an_hour_ago))
     readme = tmp_path / "README.md"

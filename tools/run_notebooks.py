@@ -328,7 +328,7 @@ def _cell(text: object) -> str:
 
 def ledger_table(ledger: Mapping, digits: int = 3) -> str:
     """One notebook's ledger as Markdown: a row per model, metrics as mean ± std (n seeds)."""
-    lines = ["| model | dataset (provenance) | split | metrics: mean ± std (n) | train s | params |",
+    lines = ["| model | dataset (provenance) | split (times scored) | metrics: mean ± std (n) | train s | params |",
              "|---|---|---|---|---:|---:|"]
     for model, entry in ledger["models"].items():
         metrics = "; ".join(
@@ -337,7 +337,8 @@ def ledger_table(ledger: Mapping, digits: int = 3) -> str:
         seconds = _fmt(entry.get("seconds"), ".1f", "")
         params = "" if entry.get("params") is None else f"{int(entry['params']):,}"
         lines.append(f"| {_cell(model)} | {_cell(entry.get('dataset', '?'))} "
-                     f"({_cell(entry.get('provenance', '?'))}) | {_cell(entry.get('split', ''))} | "
+                     f"({_cell(entry.get('provenance', '?'))}) | {_cell(entry.get('split', ''))} "
+                     f"({entry.get('test_evaluations', '?')}×) | "
                      f"{_cell(metrics)} | {seconds} | {params} |")
     return "\n".join(lines)
 
@@ -404,6 +405,10 @@ def render_bench_markdown(report: Mapping) -> str:
                 lines += ["", "Results it recorded before failing:", "", ledger_table(record["ledger"])]
         elif record["ledger"] and record["ledger"]["models"]:
             lines.append(ledger_table(record["ledger"]))
+            verdicts = record["ledger"].get("verdicts", [])
+            if verdicts:
+                lines += ["", "Verdicts (computed in the run):", ""]
+                lines += [f"- {_cell(v['sentence'])}" for v in verdicts]
         else:
             lines.append("_No results ledger written by this notebook._")
     return "\n".join(lines) + "\n"
