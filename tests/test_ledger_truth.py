@@ -1,0 +1,53 @@
+"""Rules every notebook's ledger keeps, whatever its data: each model scored on the test split once,
+and the verdicts it printed stored as computed (a sentence that its own numbers reproduce).
+
+Reads ``results/<notebook>.json`` for every notebook of the catalogue that uses a dataset.
+"""
+
+import math
+import os
+
+import pytest
+
+from course_lib.catalogue import NOTEBOOKS
+from course_lib.results import Ledger
+from course_lib.verdicts import Verdict
+
+pytestmark = pytest.mark.ledger
+
+STEMS = [meta.stem for meta in NOTEBOOKS if meta.datasets]
+
+
+def _ledger(stem: str) -> dict:
+    ledger = Ledger(stem)
+    if not ledger.path.is_file():
+        message = f"{ledger.path} not found: run notebooks/{stem}.ipynb first"
+        if os.environ.get("COURSE_REQUIRE_LEDGER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return ledger.read()
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_every_model_was_scored_on_the_test_split_exactly_once(stem):
+    models = _ledger(stem)["models"]
+    assert models, f"{stem} recorded no model"
+    for name, entry in models.items():
+        assert entry.get("test_evaluations") == 1, (
+            f"{stem}/{name}: scored {entry.get('test_evaluations')} times on the {entry.get('split')} split")
+        assert isinstance(entry["split"], str) and entry["split"]
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_verdicts_are_stored_as_computed(stem):
+    verdicts = _ledger(stem)["verdicts"]
+    assert verdicts, f"{stem} printed no computed verdict"
+    for stored in verdicts:
+        fields = {key: value for key, value in stored.items() if key != "sentence"}
+        verdict = Verdict(**fields)
+        assert verdict.sentence == stored["sentence"], "a stored sentence does not match its own numbers"
+        assert math.isfinite(verdict.low) and verdict.low <= verdict.high
+        if verdict.low <= 0 <= verdict.high:
+            assert verdict.winner is None, f"{verdict.sentence}: the interval contains 0 but a winner is named"
+        else:
+            assert verdict.winner in (verdict.model_a, verdict.model_b)
