@@ -23,6 +23,8 @@ Y_SCORE = [0.1, 0.6, 0.7, 0.4, 0.9, 0.2]
 
 def test_binary_metrics_by_hand():
     metrics = binary_classification_metrics(Y_TRUE, Y_SCORE)
+    # float64 ratios of small counts: exact to ~1e-16, so approx's default rel 1e-6 has a huge margin on
+    # any CPU, while one decision more or less moves a metric by >= 1/18
     assert metrics == pytest.approx({
         "accuracy": 4 / 6,
         # positive scores 0.7, 0.4, 0.9 beat negative scores 0.1, 0.6, 0.2 in 3 + 2 + 3 of 9 pairs
@@ -47,14 +49,14 @@ def test_binary_metrics_threshold_moves_the_decisions():
 def test_binary_metrics_accept_column_vectors_and_bool_labels():
     column = binary_classification_metrics(np.array(Y_TRUE).reshape(-1, 1), np.array(Y_SCORE).reshape(-1, 1))
     boolean = binary_classification_metrics(np.array(Y_TRUE, dtype=bool), Y_SCORE)
-    assert column == boolean == binary_classification_metrics(Y_TRUE, Y_SCORE)
+    assert column == boolean == binary_classification_metrics(Y_TRUE, Y_SCORE)  # exact: same values, same code
 
 
 def test_binary_metrics_with_one_class_have_no_auc():
     metrics = binary_classification_metrics([1, 1, 1], [0.2, 0.8, 0.9])
     assert math.isnan(metrics["auc"])
     assert metrics["accuracy"] == pytest.approx(2 / 3)
-    assert binary_classification_metrics([0, 0], [0.1, 0.2])["precision"] == 0.0  # no division warning
+    assert binary_classification_metrics([0, 0], [0.1, 0.2])["precision"] == 0.0  # exact zero_division=0; no warning
 
 
 @pytest.mark.parametrize("y_true, y_score, kwargs, error, message", [
@@ -127,6 +129,9 @@ def test_compare_over_seeds_mean_and_sample_std_by_hand():
                                                                   ["logistic regression", 3]]
     summary = comparison.summary.set_index("model")
     assert list(summary.index) == ["MLP", "logistic regression"]  # the caller's order
+    # pandas and statistics sum the 3 float64 values in their own ways: they agree to ~1e-16 relative
+    # (the std, ~0.01-0.04 of values ~0.8, to ~1e-14), far inside approx's default rel 1e-6; ddof 0
+    # instead of 1 is off by 18%
     for name, base, spread in (("MLP", 0.80, 0.02), ("logistic regression", 0.85, 0.01)):
         auc = [base + spread * s for s in seeds]
         accuracy = [base - spread * s ** 2 for s in seeds]
@@ -148,7 +153,7 @@ def test_compare_over_seeds_times_runs_that_do_not_report_seconds():
 
 def test_compare_over_seeds_single_seed_has_zero_spread():
     comparison = compare_over_seeds({"m": fake_run(0.5, 0.1)}, seeds=[4])
-    assert comparison.summary.loc[0, "auc_std"] == 0.0
+    assert comparison.summary.loc[0, "auc_std"] == 0.0  # exact: one seed stores a literal 0.0
     assert comparison.summary.loc[0, "auc_mean"] == pytest.approx(0.9)
 
 
