@@ -6,8 +6,11 @@ One module per job, each introduced in a notebook before it is imported here:
 - :mod:`course_lib.data` — the dataset registry, cached/mirrored/checksummed downloads, provenance.
 - :mod:`course_lib.training` — seeds, device choice, the ``fit`` loop with early stopping.
 - :mod:`course_lib.evaluation` — metrics and the multi-seed comparison table.
+- :mod:`course_lib.verdicts` — which of two models is better, computed from the run ("no clear winner").
+- :mod:`course_lib.holdout` — the sealed test split, opened once per model for the final evaluation.
 - :mod:`course_lib.plotting` — the one plotting style and the course's standard figures.
 - :mod:`course_lib.results` — the results ledger and the cross-notebook scoreboard.
+- :mod:`course_lib.report` — the generated results cell that ends every notebook.
 
 Domain code lives in subpackages (``course_lib.imaging``, ``course_lib.finance``, ...).
 """
