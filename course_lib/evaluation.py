@@ -153,7 +153,9 @@ def compare_over_seeds(models: Mapping[str, RunFn], seeds: Iterable[int] = (0, 1
         row = {"model": name}
         for m in metric_names:
             row[f"{m}_mean"] = group[m].mean()
-            row[f"{m}_std"] = group[m].std(ddof=1) if len(group) > 1 else 0.0
+            # identical scores (a seed-independent model) have no spread; pandas' two-pass std would
+            # report rounding noise such as 1e-16 instead of 0
+            row[f"{m}_std"] = group[m].std(ddof=1) if group[m].nunique() > 1 else 0.0
         row.update(seconds=group["seconds"].mean(), params=group["params"].iloc[0], n_seeds=len(group))
         summary_rows.append(row)
     return SeedComparison(runs=runs, summary=pd.DataFrame(summary_rows), metrics=metric_names)
