@@ -1,6 +1,7 @@
 """Quality bars for notebook 01 (breast cancer, real data), read from results/01_foundations.json."""
 
 import math
+import os
 
 import pytest
 
@@ -13,6 +14,22 @@ MODELS = ("MLP", "logistic regression", "random forest")
 # bars (accuracy ~0.94-0.98, AUC ~0.98-1.00 over 5 seeds); falling below them means a real regression.
 MIN_ACCURACY = 0.90
 MIN_AUC = 0.95
+# The verdicts the final comparison prints: MLP against each classical baseline, per metric.
+SEED_VERDICTS = {(metric, "MLP", baseline) for metric in ("test AUC", "test accuracy")
+                 for baseline in ("logistic regression", "random forest")}
+
+
+@pytest.fixture(scope="module")
+def verdicts() -> list:
+    from course_lib.results import Ledger
+
+    ledger = Ledger(NOTEBOOK)
+    if not ledger.path.is_file():
+        message = f"{ledger.path} not found: run notebooks/{NOTEBOOK}.ipynb first"
+        if os.environ.get("COURSE_REQUIRE_LEDGER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return ledger.read()["verdicts"]
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -27,6 +44,14 @@ def test_model_recorded_over_seeds(models, model):
         assert math.isfinite(value["std"]) and value["std"] >= 0, f"{model} {metric}: std {value['std']}"
 
 
+def test_every_entry_was_scored_on_the_test_split_once(models):
+    assert models, "the ledger has no models"
+    for model, entry in models.items():
+        assert entry["split"] == "test", f"{model}: scored on {entry['split']!r}, not the test split"
+        assert entry.get("test_evaluations") == 1, \
+            f"{model}: scored {entry.get('test_evaluations')} times on the test split (must be 1)"
+
+
 @pytest.mark.parametrize("model", MODELS)
 def test_provenance_is_bundled(models, model):
     assert models[model]["provenance"] == "bundled", models[model]["provenance"]
@@ -35,6 +60,17 @@ def test_provenance_is_bundled(models, model):
 def test_mlp_parameters_recorded(models):
     params = models["MLP"]["params"]
     assert isinstance(params, int) and params > 0, params
+
+
+def test_verdicts_recorded_and_consistent(verdicts):
+    recorded = {(v["metric"], v["model_a"], v["model_b"]) for v in verdicts}
+    assert SEED_VERDICTS <= recorded, f"missing verdicts: {sorted(SEED_VERDICTS - recorded)}"
+    assert any(v["method"].startswith("paired bootstrap") for v in verdicts), "no bootstrap verdict recorded"
+    for v in verdicts:
+        contains_zero = v["low"] <= 0 <= v["high"]
+        assert (v["winner"] is None) == contains_zero, f"{v['metric']}: winner {v['winner']} vs [{v['low']}, {v['high']}]"
+        assert v["baseline"] in (v["model_a"], v["model_b"]), f"{v['metric']}: no classical baseline named"
+        assert v["sentence"], f"{v['metric']}: empty sentence"
 
 
 @pytest.mark.parametrize("model", MODELS)
