@@ -1,5 +1,11 @@
 """Unit tests of course_lib.finance: losses and DM against hand-computed values, the splitter's
-refusals, and the no-look-ahead property of every forecaster used in notebook 03."""
+refusals, and the no-look-ahead property of every forecaster used in notebook 03.
+
+Float tolerances: hand-computed values are float64 arithmetic on a handful of numbers (rounding
+~1e-16 relative), so ``pytest.approx``'s default (rel 1e-6) is far above any rounding and far below
+any formula error. Exact equality is used only where the same code runs twice on identical inputs in
+one process (determinism, no-look-ahead); every other tolerance is explained where it is set.
+"""
 
 from __future__ import annotations
 
@@ -16,14 +22,19 @@ from course_lib.finance import (
     Standardizer,
     check_folds,
     diebold_mariano,
+    dm_verdict,
     ewma_forecast,
+    fit_log_har_qlike,
     garch_forecast,
     garman_klass_variance,
     gbm_forecast,
     har_design,
     har_forecast,
     load_sp500,
+    log_har_qlike_forecast,
     log_returns,
+    long_run_variance,
+    loss_difference_interval,
     make_features,
     make_windows,
     mse,
@@ -31,8 +42,10 @@ from course_lib.finance import (
     neural_forecast,
     parkinson_variance,
     qlike,
+    train_and_forecast,
     walk_forward_folds,
 )
+from course_lib.finance.models import mse_loss
 from course_lib.finance.volatility import acf
 
 # ----------------------------------------------------------------------------- losses and DM
@@ -74,6 +87,122 @@ def test_diebold_mariano_matches_hand_computation():
 def test_diebold_mariano_rejects_identical_forecasts():
     with pytest.raises(ValueError, match="zero"):
         diebold_mariano(np.ones(10), np.ones(10))
+
+
+def test_long_run_variance_matches_hand_computation():
+    d = np.array([1.0, -1.0, 2.0, 0.0])  # centred: [1/2, -3/2, 3/2, -1/2]; gamma0 = 5/4, gamma1 = -15/16
+    assert long_run_variance(d, 0) == pytest.approx(1.25)
+    assert long_run_variance(d, 1) == pytest.approx(1.25 - 15 / 16)  # Bartlett weight 1/2 on 2·gamma1
+    with pytest.raises(ValueError, match="lags"):
+        long_run_variance(d, 4)
+
+
+def test_loss_difference_interval_with_one_seed_is_the_dm_interval():
+    a, b = np.array([1.0, -1.0, 2.0, 0.0]), np.zeros(4)
+    interval = loss_difference_interval(a, b, lags=0)
+    assert interval.difference == pytest.approx(0.5)
+    assert interval.test_se == pytest.approx(math.sqrt(1.25 / 4)) and interval.seed_se == 0.0
+    assert interval.dof == pytest.approx(3)  # T - 1, as in the Harvey–Leybourne–Newbold DM test
+    half = 3.182446305284263 * math.sqrt(1.25 / 4)  # t_0.975 with 3 degrees of freedom
+    assert (interval.low, interval.high) == (pytest.approx(0.5 - half), pytest.approx(0.5 + half))
+    plain = diebold_mariano(a, b, lags=0, hln=False)
+    assert plain.statistic == pytest.approx(interval.difference / interval.test_se)
+    assert "Diebold–Mariano" in interval.method and "1 seed" in interval.method
+
+
+def test_loss_difference_interval_adds_the_seed_spread():
+    rng = np.random.default_rng(0)
+    base, other = rng.gamma(2.0, 0.5, 400), rng.gamma(2.0, 0.5, 400)
+    shift = 0.05
+    seeds = np.stack([base + shift, base - shift, base])  # per-seed means base ± 0.05, base
+    one = loss_difference_interval(base, other, lags=5)
+    three = loss_difference_interval(seeds, other, lags=5)
+    # the seed average is `base` again, so the test-period part is unchanged ...
+    assert three.difference == pytest.approx(one.difference) and three.test_se == pytest.approx(one.test_se)
+    # ... and the seed part is std([+s, -s, 0]) / sqrt(3) = s / sqrt(3)
+    assert three.seed_se == pytest.approx(shift / math.sqrt(3))
+    assert three.low < one.low and three.high > one.high and three.n_seeds == 3
+    assert 2 <= three.dof <= 399  # between the seed part's and the test part's degrees of freedom
+    paired = loss_difference_interval(seeds, np.stack([other] * 3), lags=5)  # same baseline per seed
+    assert paired.high == pytest.approx(three.high)
+
+
+def test_loss_difference_interval_rejects_bad_input():
+    with pytest.raises(ValueError, match="days"):
+        loss_difference_interval(np.ones(10), np.ones(9))
+    with pytest.raises(ValueError, match="seeds"):
+        loss_difference_interval(np.ones((3, 10)), np.ones((2, 10)))
+    with pytest.raises(ValueError, match="finite"):
+        loss_difference_interval([1.0, np.nan, 2.0], [1.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match="identical"):
+        loss_difference_interval(np.arange(10.0), np.arange(10.0))
+    with pytest.raises(ValueError, match="confidence"):
+        loss_difference_interval(np.arange(10.0), np.zeros(10), confidence=95)
+
+
+def test_dm_verdict_names_the_lower_loss_and_says_no_clear_winner_for_noise():
+    rng = np.random.default_rng(1)
+    classical = rng.gamma(2.0, 0.5, 1000)
+    better = np.stack([classical * 0.5 + rng.normal(0, 0.01, 1000) for _ in range(3)])
+    verdict = dm_verdict("GRU", better, "HAR", classical, metric="test QLIKE", lags=10, baseline="HAR")
+    assert verdict.winner == "GRU" and verdict.high < 0 and not verdict.higher_is_better
+    assert "HAR (the classical baseline)" in verdict.sentence
+    lost = dm_verdict("GRU", classical + 0.5, "HAR", classical + rng.normal(0, 0.01, 1000), metric="test MSE",
+                      lags=10, baseline="HAR")
+    assert lost.winner == "HAR"
+    noise = np.stack([rng.permutation(classical) for _ in range(3)])  # same distribution, other days
+    tie = dm_verdict("GRU", noise, "HAR", classical, metric="test QLIKE", lags=10, baseline="HAR")
+    assert tie.winner is None and tie.low < 0 < tie.high and "no clear winner" in tie.sentence
+
+
+# ----------------------------------------------------------------------------- HAR fitted by QLIKE
+
+
+def test_log_har_qlike_fit_matches_a_general_optimiser_and_recovers_the_truth():
+    from scipy import optimize
+
+    rng = np.random.default_rng(0)
+    n, truth = 20000, np.array([0.2, 0.5, 0.3, -0.2])
+    x = np.column_stack([np.ones(n), rng.normal(size=(n, 3))])
+    y = np.exp(x @ truth) * rng.gamma(2.0, 0.5, n)  # E[y | x] = exp(x·truth): QLIKE is consistent for it
+    beta = fit_log_har_qlike(x, y)
+
+    def loss(b):
+        return np.mean(y * np.exp(-(x @ b)) + x @ b)
+
+    def gradient(b):
+        return x.T @ (1 - y * np.exp(-(x @ b))) / n
+
+    def hessian(b):
+        return (x * (y * np.exp(-(x @ b)))[:, None]).T @ x / n
+
+    reference = optimize.minimize(loss, np.zeros(4), jac=gradient, hess=hessian, method="trust-exact",
+                                  options={"gtol": 1e-12})
+    assert reference.success
+    # both stop with gradients ~1e-10 on a problem whose Hessian eigenvalues are ~1, so the two β
+    # agree to ~1e-10 in float64; 1e-7 leaves room for other BLAS summation orders
+    np.testing.assert_allclose(beta, reference.x, rtol=0, atol=1e-7)
+    # the intercept's first-order condition: mean(y / h) = 1 at the optimum (same rounding argument)
+    assert np.mean(y / np.exp(x @ beta)) == pytest.approx(1.0, abs=1e-8)
+    # 20,000 gamma(2) draws: standard errors ~0.005, so 0.05 is ten of them
+    np.testing.assert_allclose(beta, truth, rtol=0, atol=0.05)
+
+
+def test_log_har_qlike_fit_rejects_bad_input():
+    x = np.column_stack([np.ones(10), np.arange(10.0)])
+    with pytest.raises(ValueError, match="> 0"):
+        fit_log_har_qlike(x, np.r_[np.ones(9), 0.0])
+    with pytest.raises(ValueError, match="shape"):
+        fit_log_har_qlike(x, np.ones(9))
+
+
+def test_mse_training_loss_matches_hand_computation():
+    log_variance, proxy = torch.log(torch.tensor([1.0, 2.0])), torch.tensor([2.0, 2.0])
+    # forecasts 1 and 2 against 2 and 2: ((2-1)^2 + 0) / 2 = 1/2, divided by scale^2 = 4
+    # float32 logs and exps of small integers: ~1e-7 relative, inside approx's rel=1e-6
+    assert mse_loss(log_variance, proxy, scale=2.0).item() == pytest.approx(0.125, rel=1e-6)
+    with pytest.raises(ValueError, match="scale"):
+        mse_loss(log_variance, proxy, scale=0.0)
 
 
 # ----------------------------------------------------------------------------- proxies and windows
@@ -179,6 +308,10 @@ def perturbed(features: pd.DataFrame, cut: int) -> pd.DataFrame:
 
 
 def assert_no_look_ahead(forecaster, features: pd.DataFrame, **kwargs) -> None:
+    # exact comparison: forecasts of days <= cut are computed by the same code from identical rows (the
+    # networks predict the test days in one batch of the same shape, and GEMM kernels pick their blocking
+    # by shape, not by the values of other rows), so they must be bit-for-bit equal; any use of a
+    # perturbed row changes them by far more than rounding
     base = forecaster(features, FOLD, **kwargs)
     assert base.shape == (FOLD.test[1] - FOLD.test[0],) and np.all(np.isfinite(base)) and np.all(base > 0)
     for cut in CUTS:
@@ -194,9 +327,12 @@ FORECASTERS = {
     "ewma": (ewma_forecast, {}),
     "garch": (garch_forecast, {"refit_every": 20}),
     "har": (har_forecast, {}),
+    "log_har_qlike": (log_har_qlike_forecast, {}),
     "gbm": (gbm_forecast, {"max_iter": 15}),
     "lstm": (neural_forecast, {"cell": "lstm", "hidden_size": 4, "length": 5, "epochs": 2, "batch_size": 64}),
     "gru": (neural_forecast, {"cell": "gru", "hidden_size": 4, "length": 5, "epochs": 2, "batch_size": 64}),
+    "gru_mse": (neural_forecast, {"cell": "gru", "hidden_size": 4, "length": 5, "epochs": 2, "batch_size": 64,
+                                  "loss": "mse"}),
 }
 
 
@@ -237,9 +373,22 @@ def test_har_design_rows_average_the_previous_days():
 
 
 def test_neural_forecast_is_deterministic_for_a_seed(features):
+    # exact: the same code path twice in one process with the same seed and thread count
     kwargs = {"cell": "gru", "hidden_size": 4, "length": 5, "epochs": 2, "seed": 3}
     np.testing.assert_array_equal(neural_forecast(features, FOLD, **kwargs),
                                   neural_forecast(features, FOLD, **kwargs))
+
+
+def test_the_training_loss_changes_the_network(features):
+    kwargs = {"cell": "gru", "hidden_size": 4, "length": 5, "epochs": 2, "seed": 3}
+    by_qlike = neural_forecast(features, FOLD, loss="qlike", **kwargs)
+    by_mse = neural_forecast(features, FOLD, loss="mse", **kwargs)
+    assert by_mse.shape == by_qlike.shape and np.all(by_mse > 0)
+    # same initial weights, different gradients after the first batch: forecasts move by ~1e-2 or more,
+    # far beyond float32 rounding (~1e-7 relative)
+    assert not np.allclose(by_mse, by_qlike, rtol=1e-4, atol=0)
+    with pytest.raises(ValueError, match="loss"):
+        train_and_forecast(features, np.arange(10, 300), np.arange(300, 360), np.arange(360, 480), loss="mae")
 
 
 # ----------------------------------------------------------------------------- input validation

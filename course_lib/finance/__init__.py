@@ -5,9 +5,10 @@ One module per job:
 - :mod:`~course_lib.finance.data` — prices to percent log returns and the daily feature table.
 - :mod:`~course_lib.finance.volatility` — range-based variance proxies, realized-variance helpers, ACF.
 - :mod:`~course_lib.finance.splits` — time-ordered walk-forward folds that refuse overlap and disorder.
-- :mod:`~course_lib.finance.losses` — QLIKE, MSE and the Diebold–Mariano test.
+- :mod:`~course_lib.finance.losses` — QLIKE, MSE, the Diebold–Mariano test and verdicts from it.
 - :mod:`~course_lib.finance.windows` — look-ahead-free sequence windows and train-only scaling.
-- :mod:`~course_lib.finance.baselines` — naive, EWMA, GARCH(1,1), HAR and gradient boosting forecasters.
+- :mod:`~course_lib.finance.baselines` — naive, EWMA, GARCH(1,1), HAR (least squares; log-linear by
+  QLIKE) and gradient boosting forecasters.
 - :mod:`~course_lib.finance.models` — LSTM / GRU regressors and their walk-forward forecaster.
 
 Every forecaster is a function ``forecast(features, fold, ...) -> np.ndarray`` returning one variance
@@ -16,15 +17,28 @@ forecast per day of ``fold.test``; the forecast for day ``d`` uses rows ``< d`` 
 
 from course_lib.finance.baselines import (
     ewma_forecast,
+    fit_log_har_qlike,
     garch_forecast,
     gbm_forecast,
     har_design,
     har_forecast,
+    log_har_qlike_forecast,
     naive_forecast,
     walk_forward_forecast,
 )
 from course_lib.finance.data import load_sp500, load_yfinance, log_returns, make_features
-from course_lib.finance.losses import DMResult, diebold_mariano, mse, mse_series, qlike, qlike_series
+from course_lib.finance.losses import (
+    DMResult,
+    LossDifference,
+    diebold_mariano,
+    dm_verdict,
+    long_run_variance,
+    loss_difference_interval,
+    mse,
+    mse_series,
+    qlike,
+    qlike_series,
+)
 from course_lib.finance.models import RecurrentRegressor, neural_forecast, train_and_forecast
 from course_lib.finance.splits import Fold, check_folds, folds_from_dates, walk_forward_folds
 from course_lib.finance.volatility import (
@@ -37,9 +51,10 @@ from course_lib.finance.volatility import (
 from course_lib.finance.windows import Standardizer, make_windows
 
 __all__ = [
-    "DMResult", "Fold", "RecurrentRegressor", "Standardizer", "acf", "annualized_vol", "check_folds",
-    "diebold_mariano", "ewma_forecast", "folds_from_dates", "garch_forecast", "garman_klass_variance",
-    "gbm_forecast", "har_design", "har_forecast", "load_sp500", "load_yfinance", "log_returns",
+    "DMResult", "Fold", "LossDifference", "RecurrentRegressor", "Standardizer", "acf", "annualized_vol",
+    "check_folds", "diebold_mariano", "dm_verdict", "ewma_forecast", "fit_log_har_qlike", "folds_from_dates",
+    "garch_forecast", "garman_klass_variance", "gbm_forecast", "har_design", "har_forecast", "load_sp500",
+    "load_yfinance", "log_har_qlike_forecast", "log_returns", "long_run_variance", "loss_difference_interval",
     "make_features", "make_windows", "mse", "mse_series", "naive_forecast", "neural_forecast",
     "parkinson_variance", "qlike", "qlike_series", "realized_variance", "train_and_forecast",
     "walk_forward_folds", "walk_forward_forecast",

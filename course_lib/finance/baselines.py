@@ -1,4 +1,5 @@
-"""Classical variance forecasters: naive, EWMA (RiskMetrics), GARCH(1,1), HAR, gradient boosting.
+"""Classical variance forecasters: naive, EWMA (RiskMetrics), GARCH(1,1), HAR (least squares and a
+log-linear HAR fitted by QLIKE), gradient boosting.
 
 Every forecaster has the signature ``forecast(features, fold, ...) -> np.ndarray`` of shape
 (len(test),) in percent² per day, where ``features`` is the table of
@@ -142,6 +143,75 @@ def har_forecast(features: pd.DataFrame, fold: Fold) -> np.ndarray:
     test_days = fold.days("test")
     forecast = np.column_stack([np.ones(len(test_days)), design[test_days]]) @ coef
     return np.maximum(forecast, rv[fit_days].min())
+
+
+def _log_har_design(rv: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """[1, ln rv_{d−1}, ln mean rv_{d−5..d−1}, ln mean rv_{d−22..d−1}] for the given days, shape (M, 4)."""
+    design = har_design(rv)[days]
+    return np.column_stack([np.ones(len(days)), np.log(design)])
+
+
+def fit_log_har_qlike(x: np.ndarray, y: np.ndarray, *, tol: float = 1e-20, max_iter: int = 100) -> np.ndarray:
+    """Coefficients β minimising mean QLIKE of forecasts h = exp(x β) against proxies y.
+
+    Args:
+        x: design, shape (M, K), first column ones (the intercept).
+        y: proxies, shape (M,), > 0.
+        tol: stop when the Newton decrement² / 2 (the predicted loss decrease) is below ``tol``;
+            Newton's method converges quadratically, so the default reaches float64 rounding.
+
+    QLIKE(y, e^η) = y e^{−η} + η − ln y − 1 is convex in η = x β, so this is a smooth convex problem
+    (the same as a gamma GLM with a log link: its deviance is 2 × QLIKE). It is solved by Newton's
+    method with backtracking, started from least squares on ln y. At the optimum the intercept's
+    first-order condition gives mean(y / h) = 1 on the fit days: the forecasts are unbiased in level
+    without a lognormal correction.
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.ndim != 2 or y.shape != (x.shape[0],) or x.shape[0] <= x.shape[1]:
+        raise ValueError(f"need x of shape (M, K) and y of shape (M,) with M > K, got {x.shape} and {y.shape}")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))) or np.any(y <= 0):
+        raise ValueError("x must be finite and y finite and > 0")
+
+    def loss(beta):
+        eta = x @ beta
+        return float(np.mean(y * np.exp(-eta) + eta))
+
+    beta, *_ = np.linalg.lstsq(x, np.log(y), rcond=None)
+    beta[0] += np.log(np.mean(y * np.exp(-(x @ beta))))  # exact intercept for the LS slopes
+    current = loss(beta)
+    for _ in range(max_iter):
+        weight = y * np.exp(-(x @ beta))  # QLIKE's second derivative in η
+        gradient = x.T @ (1.0 - weight) / len(y)
+        hessian = (x * weight[:, None]).T @ x / len(y)
+        step = np.linalg.solve(hessian, -gradient)
+        decrement = float(-gradient @ step)
+        if decrement / 2 < tol:
+            return beta
+        size = 1.0
+        if decrement > 1e-8:  # far from the optimum: backtrack until the loss falls enough (Armijo)
+            while loss(beta + size * step) > current - 0.25 * size * decrement:
+                size /= 2
+                if size < 1e-10:
+                    raise RuntimeError("log-HAR QLIKE fit: the line search failed")
+        # near it, full Newton steps converge quadratically; a loss comparison there would only see
+        # rounding, so the last steps are not checked against it
+        beta = beta + size * step
+        current = loss(beta)
+    raise RuntimeError(f"log-HAR QLIKE fit did not converge in {max_iter} Newton steps")
+
+
+def log_har_qlike_forecast(features: pd.DataFrame, fold: Fold) -> np.ndarray:
+    """HAR with QLIKE: h_d = exp(β₀ + β₁ ln rv_{d−1} + β₂ ln rv^w_{d−1} + β₃ ln rv^m_{d−1}), where rv^w and
+    rv^m are the 5- and 22-day means of :func:`har_design`, and β minimises the mean QLIKE on the
+    days before the test window (train + val; :func:`fit_log_har_qlike`).
+
+    The log-linear form keeps every forecast positive; fitting it by QLIKE, the loss the neural
+    networks and gradient boosting are trained on, makes the comparison with them like for like.
+    """
+    _, rv = _check(features, fold)
+    fit_days = _fit_days(fold, max(HAR_LAGS))
+    beta = fit_log_har_qlike(_log_har_design(rv, fit_days), rv[fit_days])
+    return np.exp(_log_har_design(rv, fold.days("test")) @ beta)
 
 
 def lagged_features(features: pd.DataFrame) -> np.ndarray:

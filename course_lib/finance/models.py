@@ -1,9 +1,10 @@
 """LSTM and GRU regressors for next-day log variance, trained with the course ``fit`` loop.
 
 Inputs are windows of the last ``length`` days of [log rv, ret] (standardised with statistics of the
-training rows only); the output is the log variance of the next day. Training minimises QLIKE
-directly, ``rv · exp(−ŷ) + ŷ − ln rv − 1``, so the network forecasts the variance itself (not its
-median, as a squared error on logs would).
+training rows only); the output is the log variance of the next day. Training minimises one of the
+two evaluation losses directly on the variance exp(ŷ): QLIKE, ``rv · exp(−ŷ) + ŷ − ln rv − 1``
+(the default), or MSE, ``(rv − exp(ŷ))²``; both are minimised by the conditional mean of ``rv``, so
+the network forecasts the variance itself (not its median, as a squared error on logs would).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from course_lib.finance.losses import qlike
+from course_lib.finance.losses import mse, qlike
 from course_lib.finance.splits import Fold
 from course_lib.finance.windows import Standardizer, make_windows
 from course_lib.training import count_parameters, fit, predict, seed_everything
@@ -58,6 +59,18 @@ def qlike_loss(log_variance: torch.Tensor, proxy: torch.Tensor) -> torch.Tensor:
     return (proxy * torch.exp(-log_variance) + log_variance - torch.log(proxy) - 1).mean()
 
 
+def mse_loss(log_variance: torch.Tensor, proxy: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+    """Mean squared error of forecasts exp(log_variance) against ``proxy`` (both (B,)), divided by
+    ``scale²``. A constant ``scale`` (the training proxies' mean) does not move the minimiser; it keeps
+    the loss near 1 so that gradient clipping acts as it does for QLIKE."""
+    if not scale > 0:
+        raise ValueError(f"scale must be > 0, got {scale}")
+    return ((proxy - torch.exp(log_variance)) ** 2).mean() / scale ** 2
+
+
+LOSSES = ("qlike", "mse")
+
+
 def input_matrix(features: pd.DataFrame) -> np.ndarray:
     """The raw per-day inputs [log rv, ret], shape (N, 2)."""
     return np.column_stack([np.log(features["rv"].to_numpy(float)), features["ret"].to_numpy(float)])
@@ -66,8 +79,11 @@ def input_matrix(features: pd.DataFrame) -> np.ndarray:
 def train_and_forecast(features: pd.DataFrame, train_days, val_days, test_days, *, scaler_days=None,
                        cell: str = "lstm", seed: int = 0, length: int = 22, hidden_size: int = 32,
                        epochs: int = 15, batch_size: int = 64, lr: float = 3e-3, patience: int = 4,
-                       grad_clip: float = 1.0, progress: bool = False) -> dict:
+                       grad_clip: float = 1.0, loss: str = "qlike", progress: bool = False) -> dict:
     """Train on windows of ``train_days``, early-stop on ``val_days``, forecast ``test_days``.
+
+    ``loss`` (``"qlike"`` or ``"mse"``) is both the training loss and the validation metric that
+    early stopping watches.
 
     ``scaler_days`` are the rows whose inputs fit the standardiser (default: ``train_days``; the
     leakage demonstration passes every day). Returns ``{"forecast": (len(test_days),) variances in
@@ -75,6 +91,8 @@ def train_and_forecast(features: pd.DataFrame, train_days, val_days, test_days, 
     """
     if not isinstance(features, pd.DataFrame) or not {"ret", "rv"} <= set(features.columns):
         raise TypeError("features must be the DataFrame of make_features (columns 'ret' and 'rv')")
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
     days = {name: np.asarray(d, dtype=np.int64) for name, d in
             (("train", train_days), ("val", val_days), ("test", test_days))}
     for name, d in days.items():
@@ -97,9 +115,15 @@ def train_and_forecast(features: pd.DataFrame, train_days, val_days, test_days, 
         loaders[name] = DataLoader(dataset, batch_size=batch_size if name == "train" else 1024,
                                    shuffle=name == "train", generator=generator)
     start = time.perf_counter()
-    history = fit(model, loaders["train"], loaders["val"], loss_fn=qlike_loss,
+    if loss == "qlike":
+        loss_fn, metric = qlike_loss, (lambda y, out: qlike(y, np.exp(out)))
+    else:
+        scale = float(rv[days["train"]].mean())
+        loss_fn = lambda out, y: mse_loss(out, y, scale)  # noqa: E731
+        metric = lambda y, out: mse(y, np.exp(out))  # noqa: E731
+    history = fit(model, loaders["train"], loaders["val"], loss_fn=loss_fn,
                   optimizer=torch.optim.Adam(model.parameters(), lr=lr), epochs=epochs,
-                  metric=lambda y, out: qlike(y, np.exp(out)), metric_name="qlike", mode="min",
+                  metric=metric, metric_name=loss, mode="min",
                   patience=patience, grad_clip=grad_clip, device="cpu", progress=progress)
     seconds = time.perf_counter() - start
     log_forecast, _ = predict(model, loaders["test"], device="cpu")
