@@ -18,6 +18,7 @@ from pathlib import Path
 
 from course_lib import environment
 from course_lib.results import Ledger
+from course_lib.verdicts import NO_CLEAR_WINNER
 
 #: The machine-readable record of the last ``make bench`` (relative to the repository root).
 BENCH_RECORD = Path("docs") / "benchmarks.json"
@@ -65,6 +66,25 @@ def _fmt_metric(value: dict) -> str:
     return f"{value['mean']:.4g} (n=1)"
 
 
+#: Up to this many verdicts are listed sentence by sentence; beyond it the ties are grouped.
+FULL_VERDICTS = 12
+
+
+def _verdict_lines(verdicts: list[dict]) -> list[str]:
+    lines = ["**Verdicts** (computed from this run; *no clear winner* when the interval contains 0):", ""]
+    if not verdicts:
+        return lines + ["- _none recorded_", ""]
+    clear = [v for v in verdicts if v.get("winner") is not None]
+    ties = [v for v in verdicts if v.get("winner") is None]
+    if len(verdicts) <= FULL_VERDICTS:
+        return lines + [f"- {_cell(v['sentence'])}" for v in verdicts] + [""]
+    lines += [f"- {_cell(v['sentence'])}" for v in clear]
+    if ties:
+        pairs = "; ".join(f"{v['model_a']} vs {v['model_b']} ({v['metric']})" for v in ties)
+        lines.append(f"- {NO_CLEAR_WINNER} in the other {len(ties)} comparisons: {_cell(pairs)}.")
+    return lines + [""]
+
+
 def results_markdown(ledger: Ledger | str, *, bench_path: str | os.PathLike | None = None) -> str:
     """The results of ``ledger``'s notebook as Markdown: models, verdicts, runtime and RAM."""
     if isinstance(ledger, str):
@@ -91,11 +111,7 @@ def results_markdown(ledger: Ledger | str, *, bench_path: str | os.PathLike | No
         if any(entry["provenance"] == "synthetic" for entry in models.values()):
             lines += ["**These numbers come from a synthetic stand-in, not the real data set: they show the "
                       "code path, not what the architecture achieves.**", ""]
-    verdicts = content.get("verdicts", [])
-    lines.append("**Verdicts** (computed from this run; *no clear winner* when the interval contains 0):")
-    lines.append("")
-    lines += [f"- {_cell(v['sentence'])}" for v in verdicts] or ["- _none recorded_"]
-    lines.append("")
+    lines += _verdict_lines(content.get("verdicts", []))
     bench = benchmark_record(ledger.notebook, bench_path)
     if bench is None:
         lines.append("**Runtime and memory:** not measured yet for this notebook: run `make bench`.")

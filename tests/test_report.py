@@ -75,3 +75,12 @@ def test_show_results_prints_outside_jupyter(ledger, tmp_path, capsys):
 def test_bad_ledger_argument():
     with pytest.raises(TypeError, match="ledger must be a Ledger or a notebook name"):
         results_markdown(13)
+
+
+def test_many_verdicts_list_the_clear_ones_and_group_the_ties(ledger, tmp_path):
+    for i in range(14):
+        scores_b = [0.5] * 3 if i % 2 else [0.95, 0.99, 0.97]
+        ledger.record_verdict(seed_verdict("MLP", [0.96, 0.97, 0.98], f"model {i}", scores_b, metric="test AUC"))
+    text = results_markdown(ledger, bench_path=tmp_path / "none.json")
+    assert text.count("is better than") == 7  # the seven clear verdicts, one sentence each
+    assert "no clear winner in the other 8 comparisons: MLP vs logistic regression (test AUC); MLP vs model 0" in text
