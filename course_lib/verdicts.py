@@ -247,7 +247,7 @@ def _bootstrap_indices(n: int, n_resamples: int, block_length: int, rng: np.rand
 def bootstrap_verdict(y_true, predictions_a, predictions_b, score: Callable[[np.ndarray, np.ndarray], float], *,
                       model_a: str, model_b: str, metric: str, higher_is_better: bool = True,
                       n_resamples: int = 2000, block_length: int = 1, seed: int = 0, confidence: float = 0.95,
-                      baseline: str | None = None) -> Verdict:
+                      baseline: str | None = None, items: str = "test items") -> Verdict:
     """Compare two models' predictions on the same test items with a paired bootstrap.
 
     Args:
@@ -259,6 +259,7 @@ def bootstrap_verdict(y_true, predictions_a, predictions_b, score: Callable[[np.
         block_length: 1 for independent items; for a time series, resample contiguous blocks of this
             many steps (moving-block bootstrap) so that autocorrelation is kept.
         seed: of the resampling, so two runs give the same interval.
+        items: what the rows are, for the method text (e.g. ``"validation X-rays"``).
 
     The interval is the percentile interval of ``score(a) - score(b)`` over resamples; resamples on
     which ``score`` fails (e.g. AUC with one class) are skipped, and more than 1 % of them failing is
@@ -299,7 +300,9 @@ def bootstrap_verdict(y_true, predictions_a, predictions_b, score: Callable[[np.
                          "use more test items or a score defined on every resample")
     low, high = np.percentile(differences, [50 * (1 - level), 50 * (1 + level)])
     blocks = "" if block_length == 1 else f", blocks of {block_length}"
-    method = f"paired bootstrap over {len(y)} test items ({n_resamples} resamples{blocks})"
+    if not isinstance(items, str) or not items.strip():
+        raise ValueError(f"items must say what the rows are, e.g. 'test items', got {items!r}")
+    method = f"paired bootstrap over {len(y)} {items} ({n_resamples} resamples{blocks})"
     return decide(model_a, model_b, metric=metric, mean_a=full_a, mean_b=full_b, low=float(low), high=float(high),
                   higher_is_better=higher_is_better, confidence=level, method=method, baseline=baseline)
 

@@ -336,9 +336,9 @@ def test_synthetic_xrays_have_pneumoniamnist_structure_and_repeat():
     other = fallbacks.synthetic_xrays(n_train=20, n_val=6, n_test=6, seed=4)
     np.testing.assert_array_equal(arrays["train_images"], again["train_images"])
     assert not np.array_equal(arrays["train_images"], other["train_images"])
-    labels = arrays["train_labels"]
-    bright = arrays["train_images"].reshape(20, -1).astype(float).max(axis=1)
-    assert bright[labels == 1].mean() > bright[labels == 0].mean()  # the blobs carry the label
+    # that the labels are learnable but not trivially (brightness does not give them away) is
+    # tested in tests/test_imaging.py, on enough images to mean something
+    assert set(np.unique(arrays["train_labels"])) <= {0, 1}
 
 
 def test_synthetic_sentences_have_sst2_structure():

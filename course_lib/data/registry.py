@@ -96,7 +96,7 @@ REGISTRY: dict[str, DatasetInfo] = {
             read=readers.read_pneumoniamnist,
             fallback=Fallback(
                 "synthetic",
-                "small synthetic 28x28 'X-rays' (bright blobs = 'pneumonia'); NOT real data",
+                "synthetic 28x28 'X-rays' (faint small lesions in the lungs = 'pneumonia', random exposure, 2 % label noise); NOT real data",
                 fallbacks.synthetic_xrays,
             ),
             tags=("imaging",),

@@ -1,7 +1,7 @@
 """Imaging: the pieces of notebook 02 (CNNs on PneumoniaMNIST chest X-rays), one module per job.
 
-- :mod:`course_lib.imaging.data` — PneumoniaMNIST as normalised tensors and DataLoaders, augmentation
-  written with torch ops, class-imbalance helpers.
+- :mod:`course_lib.imaging.data` — PneumoniaMNIST as normalised tensors and DataLoaders, the test split
+  sealed (:meth:`ImageSplits.seal`), augmentation written with torch ops, class-imbalance helpers.
 - :mod:`course_lib.imaging.features` — hand-crafted features (HOG) for the classical baselines.
 - :mod:`course_lib.imaging.convolution` — a 2-D convolution written by hand, receptive fields.
 - :mod:`course_lib.imaging.models` — the compact CNN.
@@ -23,6 +23,7 @@ from course_lib.imaging.data import (
     ImageSplits,
     augment_batch,
     balanced_sampler,
+    flatten_pixels,
     load_pneumoniamnist,
     make_loader,
     positive_class_weight,
@@ -41,8 +42,9 @@ __all__ = [
     "balanced_sampler",
     "choose_threshold",
     "conv2d",
-    "expected_calibration_error",
     "conv2d_loops",
+    "expected_calibration_error",
+    "flatten_pixels",
     "grad_cam",
     "hog_features",
     "load_pneumoniamnist",

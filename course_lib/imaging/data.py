@@ -5,7 +5,9 @@ The data come from :func:`course_lib.data.load_dataset` (mirror, cache, checksum
 labelled synthetic stand-in); this module never downloads anything itself.
 
 >>> loaded, data = load_pneumoniamnist(allow_fallback=True)   # doctest: +SKIP
+>>> test = data.seal("test")                                   # doctest: +SKIP
 >>> x, y = data.tensors("train")                               # (4708, 1, 28, 28), (4708,)
+>>> images, labels = test.open("CNN", seed=0)                  # doctest: +SKIP  (final evaluation only)
 """
 
 from __future__ import annotations
@@ -21,11 +23,20 @@ from torch.utils.data import DataLoader, TensorDataset, WeightedRandomSampler
 
 from course_lib.data import LoadedDataset, load_dataset
 from course_lib.data.readers import validate_image_splits
+from course_lib.holdout import SealedSplit
 
 CLASS_NAMES = ("normal", "pneumonia")
 """Label 0 is a normal chest X-ray, label 1 shows pneumonia."""
 
 SPLITS = ("train", "val", "test")
+
+
+def flatten_pixels(images: np.ndarray) -> np.ndarray:
+    """uint8 grey images ``(N, H, W)`` -> float32 ``(N, H*W)`` scaled to [0, 1], for scikit-learn models."""
+    images = np.asarray(images)
+    if images.ndim != 3 or images.dtype != np.uint8:
+        raise ValueError(f"images must be a uint8 array of shape (N, H, W), got {images.dtype} {images.shape}")
+    return images.reshape(len(images), -1).astype(np.float32) / 255.0
 
 
 @dataclass
@@ -36,8 +47,11 @@ class ImageSplits:
         images: ``{split: uint8 array (N, H, W)}``, grey values 0..255 as stored.
         labels: ``{split: int64 array (N,)}``, 0 = normal, 1 = pneumonia.
         mean, std: mean and standard deviation of the *training* pixels after scaling to [0, 1];
-            :meth:`tensors` subtracts ``mean`` and divides by ``std`` for every split.
+            :meth:`normalise` (and :meth:`tensors`) subtract ``mean`` and divide by ``std``.
         provenance: where the data came from (``mirror``, ``download``, ``synthetic``, ...).
+
+    After :meth:`seal` a split is no longer held here: it lives only in the returned
+    :class:`course_lib.holdout.SealedSplit`, which counts every opening.
     """
 
     images: dict[str, np.ndarray]
@@ -50,27 +64,55 @@ class ImageSplits:
     def _check_split(self, split: str) -> None:
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        if split not in self.images:
+            raise ValueError(f"the {split} split is sealed: only the final evaluation reads it, through "
+                             f"the SealedSplit that seal({split!r}) returned (e.g. {split}.open(model, seed=seed))")
+
+    @property
+    def splits(self) -> tuple[str, ...]:
+        """The splits still held (not sealed), in the order train, val, test."""
+        return tuple(s for s in SPLITS if s in self.images)
+
+    def normalise(self, images: np.ndarray) -> torch.Tensor:
+        """uint8 images ``(N, H, W)`` -> float32 ``(N, 1, H, W)``, scaled to [0, 1] and normalised with
+        the *training* mean and std (the same transform for every split, sealed ones included)."""
+        images = np.asarray(images)
+        if images.ndim != 3 or images.dtype != np.uint8:
+            raise ValueError(f"images must be a uint8 array of shape (N, H, W), got {images.dtype} {images.shape}")
+        x = torch.from_numpy(np.ascontiguousarray(images)).float().div_(255.0)
+        return x.sub_(self.mean).div_(self.std).unsqueeze(1).contiguous()
 
     def tensors(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
         """``(x, y)``: ``x`` float32 ``(N, 1, H, W)`` normalised with the training statistics,
         ``y`` float32 ``(N,)`` in {0, 1} (the target type of ``BCEWithLogitsLoss``)."""
         self._check_split(split)
         if split not in self._cache:
-            x = torch.from_numpy(self.images[split]).float().div_(255.0)
-            x = x.sub_(self.mean).div_(self.std).unsqueeze(1).contiguous()
             y = torch.from_numpy(self.labels[split]).float()
-            self._cache[split] = (x, y)
+            self._cache[split] = (self.normalise(self.images[split]), y)
         return self._cache[split]
 
     def pixels(self, split: str) -> np.ndarray:
         """Flattened pixels scaled to [0, 1], float32 ``(N, H*W)``, for scikit-learn models."""
         self._check_split(split)
-        images = self.images[split]
-        return images.reshape(len(images), -1).astype(np.float32) / 255.0
+        return flatten_pixels(self.images[split])
 
     def class_counts(self) -> dict[str, np.ndarray]:
-        """``{split: array([n_normal, n_pneumonia])}``."""
-        return {s: np.bincount(self.labels[s], minlength=len(CLASS_NAMES)) for s in SPLITS}
+        """``{split: array([n_normal, n_pneumonia])}`` for every split still held."""
+        return {s: np.bincount(self.labels[s], minlength=len(CLASS_NAMES)) for s in self.splits}
+
+    def seal(self, split: str = "test") -> SealedSplit:
+        """Remove ``split`` from this object and return it as ``SealedSplit(images, labels, name=split)``.
+
+        Call it right after loading: afterwards :meth:`tensors`, :meth:`pixels` and ``images[split]``
+        no longer reach the split, and ``sealed.open(model, seed=seed)`` returns ``(images, labels)``
+        (uint8 ``(N, H, W)`` and int64 ``(N,)``) for a model's final evaluation, counting each opening.
+        """
+        self._check_split(split)
+        if split == "train":
+            raise ValueError("the training split cannot be sealed: the normalisation is fitted on it")
+        images, labels = self.images.pop(split), self.labels.pop(split)
+        self._cache.pop(split, None)
+        return SealedSplit(images, labels, name=split)
 
 
 def splits_from_arrays(arrays: dict[str, np.ndarray], *, provenance: str = "unknown",
