@@ -345,11 +345,9 @@ def test_synthetic_sentences_have_sst2_structure():
     data = fallbacks.synthetic_sentences(n_train=50, n_dev=10, seed=1)
     for split, n in (("train", 50), ("dev", 10)):
         readers.validate_sentiment_table(data[split], Path(split), expected_rows=n)
-    negated = data["train"][data["train"]["sentence"].str.contains(" not ")]
-    assert len(negated)
-    for sentence, label in negated.itertuples(index=False):
-        word = sentence.split(" not ")[1].split()[0]
-        assert (word in fallbacks._POSITIVE) == (label == 0)
+    # that its labels follow its own rules (negations, contrasts, a little label noise) and that it is
+    # not trivially separable is tested in tests/test_text.py
+    assert data["train"]["sentence"].str.contains(" not ").any()
 
 
 @pytest.mark.parametrize("name, provenance", [("pneumoniamnist", "synthetic"), ("sst2", "synthetic"),

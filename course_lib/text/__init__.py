@@ -9,7 +9,8 @@ One module per job:
   masks, sinusoidal positional encodings.
 - :mod:`~course_lib.text.encoder` — a small transformer encoder classifier trained from scratch.
 - :mod:`~course_lib.text.pretrained` — all-MiniLM-L6-v2 (local package first, then the Hub), mean
-  pooling, frozen embeddings, a classification head and a warmup/decay schedule for fine-tuning.
+  pooling, frozen embeddings, a classification head and a warmup/decay schedule for fine-tuning, and
+  fine-tuning of the top layers on cached states of the frozen lower layers.
 - :mod:`~course_lib.text.plots` — attention heat maps, learning curves in training-set size.
 """
 
@@ -40,18 +41,27 @@ from course_lib.text.pretrained import (
     HUB_ID,
     PretrainedText,
     SentenceClassifier,
+    TopLayersClassifier,
+    additive_mask,
     attention_maps,
     embed,
+    embed_states,
     linear_warmup_decay,
     load_pretrained,
+    lower_layer_states,
     mean_pool,
+    mean_pooling_parameters,
+    run_layers,
+    state_loader,
     tokenize,
 )
 
 __all__ = [
     "HUB_ID", "BucketBatchSampler", "MultiHeadAttention", "PretrainedText", "SentenceClassifier",
-    "TransformerClassifier", "WordVocabulary", "attention_maps", "dict_forward", "embed",
-    "in_dataset_order", "linear_warmup_decay", "load_pretrained", "load_sst2", "mean_pool", "overlapping_rows",
+    "TopLayersClassifier", "TransformerClassifier", "WordVocabulary", "additive_mask", "attention_maps",
+    "dict_forward", "embed", "embed_states", "in_dataset_order", "linear_warmup_decay", "load_pretrained",
+    "load_sst2", "lower_layer_states", "mean_pool", "mean_pooling_parameters", "overlapping_rows", "run_layers",
+    "state_loader",
     "padding_mask", "plot_attention", "plot_size_curves", "predict_positive",
     "scaled_dot_product_attention", "select_training_sentences", "sentence_roots", "sinusoidal_positional_encoding",
     "tfidf_logreg", "token_loader", "tokenize", "top_ngrams", "train_validation_split",
