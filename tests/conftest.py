@@ -211,18 +211,39 @@ def closed_port_url():
         sock.close()
 
 
-@pytest.fixture(scope="module")
-def models(request) -> dict:
-    """For a ledger test module: the ``models`` table of ``results/<NOTEBOOK>.json``, where
-    ``NOTEBOOK`` is the module's constant. Skips when the ledger is absent, unless
+def read_ledger(notebook: str) -> dict:
+    """The content of ``results/<notebook>.json``. Skips when the ledger is absent, unless
     ``COURSE_REQUIRE_LEDGER=1`` (as ``make test`` sets), which turns absence into a failure."""
     from course_lib.results import Ledger
 
-    notebook = request.module.NOTEBOOK
     ledger = Ledger(notebook)
     if not ledger.path.is_file():
         message = f"{ledger.path} not found: run notebooks/{notebook}.ipynb first"
         if os.environ.get("COURSE_REQUIRE_LEDGER") == "1":
             pytest.fail(message)
         pytest.skip(message)
-    return ledger.read()["models"]
+    return ledger.read()
+
+
+@pytest.fixture(scope="module")
+def ledger_content(request) -> dict:
+    """For a ledger test module: :func:`read_ledger` of the module's ``NOTEBOOK`` constant."""
+    return read_ledger(request.module.NOTEBOOK)
+
+
+@pytest.fixture(scope="module")
+def models(ledger_content) -> dict:
+    """The ``models`` table of the module's ledger."""
+    return ledger_content["models"]
+
+
+@pytest.fixture(scope="module")
+def verdicts(ledger_content) -> list[dict]:
+    """The ``verdicts`` the module's notebook recorded (each with its ``sentence``)."""
+    return ledger_content["verdicts"]
+
+
+@pytest.fixture
+def ledger_of():
+    """:func:`read_ledger`, for tests that read several notebooks' ledgers."""
+    return read_ledger

@@ -1,7 +1,6 @@
 """Quality bars for notebook 01 (breast cancer, real data), read from results/01_foundations.json."""
 
 import math
-import os
 
 import pytest
 
@@ -19,17 +18,6 @@ SEED_VERDICTS = {(metric, "MLP", baseline) for metric in ("test AUC", "test accu
                  for baseline in ("logistic regression", "random forest")}
 
 
-@pytest.fixture(scope="module")
-def verdicts() -> list:
-    from course_lib.results import Ledger
-
-    ledger = Ledger(NOTEBOOK)
-    if not ledger.path.is_file():
-        message = f"{ledger.path} not found: run notebooks/{NOTEBOOK}.ipynb first"
-        if os.environ.get("COURSE_REQUIRE_LEDGER") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    return ledger.read()["verdicts"]
 
 
 @pytest.mark.parametrize("model", MODELS)

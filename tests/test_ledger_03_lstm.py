@@ -7,7 +7,6 @@ unless COURSE_REQUIRE_LEDGER=1.
 from __future__ import annotations
 
 import math
-import os
 import re
 
 import pytest
@@ -21,17 +20,6 @@ LOSSES = {"test QLIKE": "qlike", "test MSE": "mse"}  # verdict metric -> ledger 
 SPLIT = re.compile(r"walk-forward test (\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2}) \((\d+) days, (\d+) folds\)")
 
 
-@pytest.fixture(scope="module")
-def verdicts() -> list[dict]:
-    from course_lib.results import Ledger
-
-    ledger = Ledger(NOTEBOOK)
-    if not ledger.path.is_file():
-        message = f"{ledger.path} not found: run notebooks/{NOTEBOOK}.ipynb first"
-        if os.environ.get("COURSE_REQUIRE_LEDGER") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    return ledger.read()["verdicts"]
 
 
 def test_every_model_is_recorded_with_its_metrics(models):

@@ -5,12 +5,10 @@ Reads ``results/<notebook>.json`` for every notebook of the catalogue that uses 
 """
 
 import math
-import os
 
 import pytest
 
 from course_lib.catalogue import NOTEBOOKS
-from course_lib.results import Ledger
 from course_lib.verdicts import Verdict
 
 pytestmark = pytest.mark.ledger
@@ -18,19 +16,9 @@ pytestmark = pytest.mark.ledger
 STEMS = [meta.stem for meta in NOTEBOOKS if meta.datasets]
 
 
-def _ledger(stem: str) -> dict:
-    ledger = Ledger(stem)
-    if not ledger.path.is_file():
-        message = f"{ledger.path} not found: run notebooks/{stem}.ipynb first"
-        if os.environ.get("COURSE_REQUIRE_LEDGER") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    return ledger.read()
-
-
 @pytest.mark.parametrize("stem", STEMS)
-def test_every_model_was_scored_on_the_test_split_exactly_once(stem):
-    models = _ledger(stem)["models"]
+def test_every_model_was_scored_on_the_test_split_exactly_once(stem, ledger_of):
+    models = ledger_of(stem)["models"]
     assert models, f"{stem} recorded no model"
     for name, entry in models.items():
         assert entry.get("test_evaluations") == 1, (
@@ -39,8 +27,8 @@ def test_every_model_was_scored_on_the_test_split_exactly_once(stem):
 
 
 @pytest.mark.parametrize("stem", STEMS)
-def test_verdicts_are_stored_as_computed(stem):
-    verdicts = _ledger(stem)["verdicts"]
+def test_verdicts_are_stored_as_computed(stem, ledger_of):
+    verdicts = ledger_of(stem)["verdicts"]
     assert verdicts, f"{stem} printed no computed verdict"
     for stored in verdicts:
         fields = {key: value for key, value in stored.items() if key != "sentence"}
