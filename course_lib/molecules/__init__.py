@@ -10,10 +10,18 @@ One module per job:
   random forests and gradient boosting.
 - :mod:`~course_lib.molecules.message_passing` — a GINE layer and readouts in plain torch.
 - :mod:`~course_lib.molecules.models` — GCN, GINE and the descriptor hybrid; training with the
-  course ``fit`` loop; integrated-gradients atom attributions.
+  course ``fit`` loop.
+- :mod:`~course_lib.molecules.attribution` — integrated gradients over atom features (graph fixed),
+  with the quadrature's error bound and a forward function for captum.
 - :mod:`~course_lib.molecules.plots` — molecule grids and atom-attribution drawings.
 """
 
+from course_lib.molecules.attribution import (
+    AtomAttributions,
+    fixed_graph_forward,
+    integrated_gradients,
+    path_nodes,
+)
 from course_lib.molecules.baselines import (
     descriptor_names,
     gradient_boosting,
@@ -38,7 +46,6 @@ from course_lib.molecules.models import (
     MoleculeGNN,
     attach_descriptors,
     graph_forward,
-    integrated_gradients,
     predict_graphs,
     train_gnn,
 )
@@ -46,11 +53,11 @@ from course_lib.molecules.plots import attribution_image, molecule_grid, plot_at
 from course_lib.molecules.splits import Split, murcko_scaffold, random_split, scaffold_split, scaffolds_shared
 
 __all__ = [
-    "ATOM_DIM", "ATOM_FEATURES", "BOND_DIM", "BOND_FEATURES", "FeaturizedSet", "MoleculeGNN",
-    "ScratchGINEConv", "Split", "TARGET", "attach_descriptors", "attribution_image", "descriptor_names",
-    "featurize", "gradient_boosting", "graph_forward", "integrated_gradients", "load_esol", "mean_readout",
-    "mol_to_graph", "molecule_grid", "morgan_fingerprints", "murcko_scaffold", "parse_smiles",
-    "plot_attributions", "predict_graphs", "random_forest", "random_split", "rdkit_descriptors",
-    "scaffold_split", "scaffolds_shared", "scatter_sum", "show_image", "smiles_and_target",
-    "smiles_to_graph", "sum_readout", "train_gnn",
+    "ATOM_DIM", "ATOM_FEATURES", "AtomAttributions", "BOND_DIM", "BOND_FEATURES", "FeaturizedSet",
+    "MoleculeGNN", "ScratchGINEConv", "Split", "TARGET", "attach_descriptors", "attribution_image",
+    "descriptor_names", "featurize", "fixed_graph_forward", "gradient_boosting", "graph_forward",
+    "integrated_gradients", "load_esol", "mean_readout", "mol_to_graph", "molecule_grid", "morgan_fingerprints",
+    "murcko_scaffold", "parse_smiles", "path_nodes", "plot_attributions", "predict_graphs", "random_forest",
+    "random_split", "rdkit_descriptors", "scaffold_split", "scaffolds_shared", "scatter_sum", "show_image",
+    "smiles_and_target", "smiles_to_graph", "sum_readout", "train_gnn",
 ]

@@ -15,8 +15,6 @@ mean and standard deviation stored as buffers.
 
 from __future__ import annotations
 
-import copy
-import time
 from typing import Sequence
 
 import numpy as np
@@ -194,35 +192,3 @@ def predict_graphs(model: MoleculeGNN, graphs: Sequence[Data]) -> np.ndarray:
     model.eval()
     batch = Batch.from_data_list([_tensors_only(g) for g in graphs])
     return graph_forward(model, batch, torch.device("cpu"))[0].numpy()
-
-
-def integrated_gradients(model: MoleculeGNN, graph: Data, steps: int = 32) -> tuple[np.ndarray, float, float]:
-    """Per-atom integrated gradients (Sundararajan et al., 2017) of one molecule's prediction.
-
-    The baseline is the same graph with all atom features zero; atom features are moved to their
-    real values along a straight line in ``steps`` steps (all steps in one batch of graph copies), and
-    gradient x (input - baseline) is summed over each atom's features.
-
-    Returns:
-        ``(attributions, prediction, baseline_prediction)``: attributions of shape (n_atoms,) in the
-        target's units; they add up to ``prediction - baseline_prediction`` up to the Riemann-sum error.
-    """
-    if not isinstance(graph, Data) or graph.x is None:
-        raise TypeError("graph must be a torch_geometric Data with atom features x")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
-        raise ValueError(f"steps must be an int >= 2, got {steps!r}")
-    model.eval()
-    batch = Batch.from_data_list([graph] * steps)
-    alphas = (torch.arange(steps, dtype=torch.float32) + 0.5) / steps          # midpoint rule
-    x = (batch.x * alphas[batch.batch].unsqueeze(1)).requires_grad_(True)
-    descriptors = getattr(batch, "descriptors", None) if model.n_descriptors else None
-    out = model(x, batch.edge_index, batch.edge_attr, batch.batch, descriptors)
-    (gradients,) = torch.autograd.grad(out.sum(), x)
-    mean_gradient = gradients.reshape(steps, graph.num_nodes, -1).mean(0)
-    attributions = (mean_gradient * graph.x).sum(1)
-    with torch.no_grad():
-        single = Batch.from_data_list([graph])
-        d = getattr(single, "descriptors", None) if model.n_descriptors else None
-        prediction = float(model(single.x, single.edge_index, single.edge_attr, single.batch, d)[0])
-        baseline = float(model(torch.zeros_like(single.x), single.edge_index, single.edge_attr, single.batch, d)[0])
-    return attributions.detach().numpy(), prediction, baseline
