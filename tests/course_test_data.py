@@ -128,6 +128,14 @@ def files_under(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() or p.is_symlink())
 
 
+def entries_under(folder: Path) -> list[str]:
+    """Every file AND folder below ``folder`` (hidden ones included), as sorted relative paths: an
+    empty folder or a leftover temporary folder shows up here, unlike in :func:`files_under`."""
+    if not folder.exists():
+        return []
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
 def snapshot(folder: Path) -> dict[str, tuple]:
     """Listing of ``folder`` with mode, size, mtime and content hash of everything in it."""
     state = {}

@@ -1,7 +1,15 @@
-"""load_dataset end to end: mirror -> cache -> checksummed download -> labelled fallback.
+"""load_dataset end to end, against the project's own rules rather than pooch's:
+
+- whatever comes back names its provenance (mirror, cache, download, bundled, synthetic) and source;
+- a failed download (checksum mismatch, a server dying mid-transfer, a file with the wrong structure,
+  a missing or damaged archive member) leaves nothing in the cache: no partial file, no empty or
+  temporary folder, and the datasets already cached untouched;
+- offline, nothing is requested and the error says how to fix it;
+- a mirror is read, never written, and judged by structure, not bytes;
+- a corrupt cached copy is reported, deleted and fetched again.
 
 Every dataset here is a tiny one built in the test and served by ``local_http_server`` on 127.0.0.1,
-so the real download code (pooch, checksum, atomic moves, archive extraction) runs without internet.
+so the real download code (pooch's fetch and unzip) runs without internet.
 """
 
 from __future__ import annotations
@@ -82,19 +90,19 @@ def cache(course_environment) -> Path:
     return environment.data_dir()
 
 
-# ============================================================================ download and cache
+# ============================================================================ provenance of a download
 
 
 class TestDownload:
-    def test_download_lands_in_cache_with_verified_checksum(self, served, cache):
+    def test_download_lands_in_cache_with_its_provenance(self, served, cache):
         loaded = load(served.table)
 
         assert loaded.provenance == "download"
-        assert served.table_url in loaded.source
+        assert loaded.source == served.table_url
+        assert loaded.is_real and not loaded.is_stand_in
         pd.testing.assert_frame_equal(loaded.data, td.table_frame())
-        target = cache / "tiny" / "molecules.csv"
-        assert td.md5_hash(target) == served.table.files[0].known_hash
-        assert td.files_under(cache) == ["tiny/molecules.csv"]  # no temporary file left
+        assert td.md5_hash(cache / "tiny" / "molecules.csv") == served.table.files[0].known_hash
+        assert td.entries_under(cache) == ["tiny", "tiny/molecules.csv"]  # no temporary file or folder
         assert served.server.requests == ["/files/molecules.csv"]
 
     def test_second_load_comes_from_cache_without_network(self, served, cache):
@@ -113,7 +121,7 @@ class TestDownload:
         loaded = load(served.table, cache_dir=elsewhere)
         assert loaded.provenance == "download"
         assert td.files_under(elsewhere) == ["tiny/molecules.csv"]
-        assert td.files_under(cache) == []
+        assert td.entries_under(cache) == []
 
     def test_npz_download_round_trips_arrays(self, served, cache):
         loaded = load(served.images)
@@ -122,87 +130,94 @@ class TestDownload:
         assert sorted(loaded.data) == sorted(expected)
         for key, value in expected.items():
             np.testing.assert_array_equal(loaded.data[key], value)
-        assert td.files_under(cache) == ["tiny/images.npz"]
 
-    def test_archive_members_extracted_from_one_download(self, served, cache):
+    def test_archive_members_from_one_download_and_only_they_are_kept(self, served, cache):
         loaded = load(served.pair)
 
-        assert loaded.provenance == "download"
+        assert (loaded.provenance, loaded.source) == ("download", served.archive_url)
         pd.testing.assert_frame_equal(loaded.data["train"], td.table_frame())
         pd.testing.assert_frame_equal(loaded.data["dev"], td.table_frame(offset=10.0))
         assert served.server.requests == ["/archives/tiny.zip"]  # fetched once for both members
-        assert td.files_under(cache) == ["_archives/tiny.zip", "tiny/dev.csv", "tiny/train.csv"]
+        # the cache has the mirror's layout: the registry's paths, not the archive or its unpacked folder
+        assert td.entries_under(cache) == ["tiny", "tiny/dev.csv", "tiny/train.csv"]
 
         served.server.stop()
         assert load(served.pair).provenance == "cache"
 
-    def test_missing_archive_member_is_reported_and_nothing_extracted(self, served, cache):
-        info = replace(served.pair, files=(replace(served.pair.files[0], archive_member="inner/nope.csv"),
-                                           served.pair.files[1]))
-        with pytest.raises(DataUnavailableError, match="no member 'inner/nope.csv'"):
+
+# ============================================================================ a failed download
+
+
+def _damaged_member_archive(served) -> DatasetInfo:
+    """An archive that matches its checksum but whose one member (larger than zipfile's copy chunk,
+    so part of it is written before the bad CRC is noticed) has a damaged last line."""
+    big = b"smiles,y\n" + b"C,1.0\n" * 400_000
+    archive = bytearray(td.zip_bytes({"inner/big.csv": big}, compression=zipfile.ZIP_STORED))
+    position = archive.rindex(b"C,1.0\n", 0, archive.index(b"PK\x01\x02"))
+    archive[position] = ord("X")
+    td.write(served.server.root / "archives" / "big.zip", bytes(archive))
+    return td.entry("tiny_big", (DataFile("tiny/big.csv", served.server.url("archives/big.zip"),
+                                          td.md5_hash(bytes(archive)), archive_member="inner/big.csv"),),
+                    td.read_anything)
+
+
+def _wrong_structure(served) -> DatasetInfo:
+    bad = td.write(served.server.root / "files" / "bad.csv", td.table_bytes(td.table_frame(rows=3)))
+    return with_files(served.table, url=served.server.url("files/bad.csv"), known_hash=td.md5_hash(bad))
+
+
+def _cut_short(served, path: str, n_bytes: int, info: DatasetInfo) -> DatasetInfo:
+    """``info``, with the server announcing the whole file at ``path`` but dying after ``n_bytes``."""
+    served.server.truncate[path] = n_bytes
+    return info
+
+
+FAILURES = {  # how the download fails -> (the entry to load, what the error must say)
+    "checksum mismatch": (lambda s: with_files(s.table, known_hash=WRONG_MD5),
+                          r"(?s)download from .* failed: ValueError: .*hash"),
+    "archive checksum mismatch": (lambda s: with_files(s.pair, known_hash=WRONG_MD5),
+                                  r"(?s)download from .* failed: ValueError: .*hash"),
+    "server dies mid-file": (lambda s: _cut_short(s, "/files/molecules.csv", 12, s.table),
+                             "download from .* failed"),
+    "server dies mid-archive": (lambda s: _cut_short(s, "/archives/tiny.zip", 40, s.pair),
+                                "download from .* failed"),
+    "downloaded file has the wrong structure": (_wrong_structure,
+                                                r"unexpected file.*has 3 rows, expected 5"),
+    "archive lacks a member": (lambda s: replace(s.pair, files=(
+        replace(s.pair.files[0], archive_member="inner/nope.csv"), s.pair.files[1])),
+        "no member 'inner/nope.csv'"),
+    "member damaged mid-extraction": (_damaged_member_archive, "(?i)crc"),
+}
+
+
+class TestFailedDownloadLeavesNothing:
+    @pytest.mark.parametrize("failure", FAILURES.values(), ids=FAILURES.keys())
+    def test_no_file_and_no_folder_is_left(self, served, cache, failure):
+        make_entry, message = failure
+        info = make_entry(served)
+        with pytest.raises(DataUnavailableError, match=message):
             load(info)
-        assert not (cache / "tiny" / "train.csv").exists()
-        assert not (cache / "tiny" / "dev.csv").exists()
+        assert len(served.server.requests) == 1  # it did fetch, then refused what it got
+        assert td.entries_under(cache) == []  # no partial file, no empty or temporary folder
 
-    def test_downloaded_file_with_wrong_structure_is_removed(self, served, cache):
-        bad = td.write(served.server.root / "files" / "bad.csv", td.table_bytes(td.table_frame(rows=3)))
-        info = with_files(served.table, url=served.server.url("files/bad.csv"), known_hash=td.md5_hash(bad))
-        with pytest.raises(DataUnavailableError, match=r"unexpected file.*has 3 rows, expected 5"):
-            load(info)
-        assert td.files_under(cache) == []
-
-
-# ============================================================================ integrity
-
-
-class TestChecksumMismatch:
-    @pytest.mark.parametrize("which", ["table", "pair"])
-    def test_raises_and_leaves_no_file(self, served, cache, which):
-        info = with_files(getattr(served, which), known_hash=WRONG_MD5)
-        with pytest.raises(DataUnavailableError, match=r"(?s)download from .* failed: ValueError: .*hash"):
-            load(info)
-        assert len(served.server.requests) == 1  # it did fetch, then refused the bytes
-        assert td.files_under(cache) == []
-        assert list(cache.iterdir()) == []  # no empty folders left behind either
+    @pytest.mark.parametrize("failure", FAILURES.values(), ids=FAILURES.keys())
+    def test_datasets_already_cached_are_untouched(self, served, cache, failure):
+        load(served.images)
+        before = td.snapshot(cache)
+        make_entry, message = failure
+        with pytest.raises(DataUnavailableError, match=message):
+            load(make_entry(served))
+        after = td.snapshot(cache)
+        del before["."], after["."]  # the cache folder's own mtime moves: the temporary folder came and went
+        assert after == before
 
     def test_fallback_when_allowed_and_still_no_file(self, served, cache):
         info = with_files(served.table, known_hash=WRONG_MD5)
         with pytest.warns(UserWarning, match="synthetic stand-in"):
             loaded = load(info, allow_fallback=True)
-        assert loaded.provenance == "synthetic"
+        assert loaded.provenance == "synthetic" and loaded.is_stand_in
         pd.testing.assert_frame_equal(loaded.data, td.STAND_IN)
-        assert td.files_under(cache) == []
-
-
-class TestBrokenTransfer:
-    def test_server_dying_mid_file_leaves_nothing(self, served, cache):
-        served.server.truncate["/files/molecules.csv"] = 12
-        with pytest.raises(DataUnavailableError, match="download from .* failed"):
-            load(served.table)
-        assert served.server.requests == ["/files/molecules.csv"]
-        assert td.files_under(cache) == []
-
-    def test_server_dying_mid_archive_leaves_nothing(self, served, cache):
-        served.server.truncate["/archives/tiny.zip"] = 40
-        with pytest.raises(DataUnavailableError, match="download from .* failed"):
-            load(served.pair)
-        assert td.files_under(cache) == []
-
-    def test_member_failing_mid_extraction_leaves_no_partial_file(self, served, cache):
-        # A stored member larger than one copy chunk (1 MiB) whose last bytes are damaged: the first
-        # chunk is copied before zipfile notices the bad CRC. The archive itself matches its hash.
-        big = b"smiles,y\n" + b"C,1.0\n" * 400_000
-        archive = bytearray(td.zip_bytes({"inner/big.csv": big}, compression=zipfile.ZIP_STORED))
-        position = archive.rindex(b"C,1.0\n", 0, archive.index(b"PK\x01\x02"))
-        archive[position] = ord("X")
-        td.write(served.server.root / "archives" / "big.zip", bytes(archive))
-        info = td.entry("tiny_big", (DataFile("tiny/big.csv", served.server.url("archives/big.zip"),
-                                              td.md5_hash(bytes(archive)), archive_member="inner/big.csv"),),
-                        td.read_anything)
-
-        with pytest.raises(DataUnavailableError, match="(?i)crc"):
-            load(info)
-        assert td.files_under(cache) == ["_archives/big.zip"]  # the verified archive, no partial member
+        assert td.entries_under(cache) == []
 
 
 # ============================================================================ offline
@@ -218,7 +233,7 @@ class TestOffline:
         for needed in ("tiny_table", url, "COURSE_DATA_MIRROR", "tiny/molecules.csv", str(cache),
                        "allow_fallback=True", "ConnectionError"):
             assert needed in message, f"{needed!r} missing from:\n{message}"
-        assert td.files_under(cache) == []
+        assert td.entries_under(cache) == []
 
     def test_unreachable_server_with_fallback_is_loudly_labelled(self, served, cache, closed_port_url):
         info = with_files(served.table, url=f"{closed_port_url}/files/molecules.csv")
@@ -234,7 +249,7 @@ class TestOffline:
         assert "provenance=synthetic" in banner
         assert closed_port_url in banner  # the note says why the real data was unavailable
         assert str(loaded) == banner
-        assert td.files_under(cache) == []
+        assert td.entries_under(cache) == []
 
     def test_bundled_fallback_is_labelled_as_a_stand_in(self, served, closed_port_url):
         info = replace(with_files(served.table, url=f"{closed_port_url}/x.csv"), fallback=td.bundled_fallback())
@@ -264,7 +279,7 @@ class TestOffline:
             loaded = load(served.table, allow_fallback=True)
         assert loaded.provenance == "synthetic"
         assert served.server.requests == []  # the server is up: nobody asked it
-        assert td.files_under(cache) == []
+        assert td.entries_under(cache) == []
 
     def test_offline_argument_overrides_environment(self, served, monkeypatch):
         with pytest.raises(DataUnavailableError, match="offline mode"):
@@ -316,7 +331,7 @@ class TestMirror:
 
         assert (loaded.provenance, loaded.source) == ("mirror", str(mirror))
         assert served.server.requests == []
-        assert td.files_under(cache) == []
+        assert td.entries_under(cache) == []
 
     def test_later_mirror_used_when_first_lacks_the_files(self, served, tmp_path, monkeypatch):
         first = (tmp_path / "first")

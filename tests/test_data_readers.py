@@ -4,7 +4,9 @@ mirror (the CI machines' /work/shared/datasets), never downloaded."""
 
 from __future__ import annotations
 
+import importlib
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,7 @@ from course_lib.data import (
     DataUnavailableError,
     DataValidationError,
     Fallback,
+    LoadedDataset,
     dataset_names,
     dataset_status,
     get_dataset_info,
@@ -419,8 +422,8 @@ def downloads(monkeypatch) -> list:
     """Every download dataset_status would start (it must start none)."""
     started = []
 
-    def record(file, *args, **kwargs):
-        started.append(file.url)
+    def record(info, *args, **kwargs):
+        started.append(info.name)
         raise OSError("no download in dataset_status")
 
     monkeypatch.setattr(loading, "_download", record)
@@ -467,3 +470,58 @@ def test_dataset_status_reports_unavailable(monkeypatch, downloads):
 def test_dataset_status_rejects_unknown_names():
     with pytest.raises(ValueError, match="unknown dataset 'cifar10'"):
         dataset_status(["cifar10"])
+
+
+# ============================================================================ the domain loaders
+
+
+DOMAIN_LOADERS = {  # registry name -> the one function of its domain package that loads it
+    "pneumoniamnist": "course_lib.imaging.data",
+    "sst2": "course_lib.text.data",
+    "sp500": "course_lib.finance.data",
+    "esol": "course_lib.molecules.data",
+}
+OTHER_SOURCES = {"load_yfinance"}  # finance's optional extra: any ticker, from the network, not a registry entry
+
+
+@pytest.mark.parametrize("name", DOMAIN_LOADERS)
+def test_each_domain_has_one_loader_named_after_its_dataset(name):
+    module = importlib.import_module(DOMAIN_LOADERS[name])
+    loaders = {key for key, value in vars(module).items()
+               if key.startswith("load_") and callable(value) and value.__module__ == module.__name__}
+    assert loaders - OTHER_SOURCES == {f"load_{name}"}
+
+
+@pytest.mark.parametrize("name", DOMAIN_LOADERS)
+def test_domain_loaders_return_the_loaded_dataset_and_pass_their_options_on(name, tmp_path):
+    load = getattr(importlib.import_module(DOMAIN_LOADERS[name]), f"load_{name}")
+    options = {"mirrors": [], "cache_dir": tmp_path / "cache", "offline": True}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        loaded, domain = load(allow_fallback=True, **options)
+    assert isinstance(loaded, LoadedDataset) and loaded.name == name and domain is not None
+    if get_dataset_info(name).files:  # offline, with no mirror and no cache: only a stand-in is left
+        assert loaded.is_stand_in
+        with pytest.raises(DataUnavailableError, match="offline mode"):
+            load(allow_fallback=False, **options)
+
+
+def test_pneumoniamnist_is_checked_once_on_its_way_to_the_imaging_splits(tmp_path, monkeypatch):
+    imaging_data = importlib.import_module("course_lib.imaging.data")
+    checked = []
+
+    def counting(arrays, source, **kwargs):
+        checked.append(str(source))
+        return real(arrays, source, **kwargs)
+
+    real = readers.validate_image_splits
+    monkeypatch.setattr(readers, "validate_image_splits", counting)
+    monkeypatch.setattr(imaging_data, "validate_image_splits", counting, raising=False)
+    mirror = tmp_path / "mirror"
+    np.savez(td.write(mirror / PNEU_PATH, b""), **td.image_arrays(readers.PNEUMONIAMNIST_SIZES))
+
+    loaded, splits = imaging_data.load_pneumoniamnist(mirrors=[mirror], offline=True)
+
+    assert (loaded.provenance, splits.provenance) == ("mirror", "mirror")
+    assert checked == [str(mirror / PNEU_PATH)]  # by the reader, and not again by imaging
+    assert splits.tensors("train")[0].shape == (4708, 1, 28, 28)

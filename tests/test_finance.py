@@ -295,7 +295,7 @@ def one_thread():
 
 @pytest.fixture(scope="module")
 def features() -> pd.DataFrame:
-    return make_features(load_sp500(allow_fallback=True).data.iloc[:481])
+    return load_sp500()[1].iloc[:480]
 
 
 def perturbed(features: pd.DataFrame, cut: int) -> pd.DataFrame:

@@ -10,16 +10,19 @@ from course_lib.data.loading import DataUnavailableError, LoadedDataset, dataset
 from course_lib.data.readers import DataValidationError
 from course_lib.data.registry import (
     PROVENANCES,
+    SYNTHETIC,
     REGISTRY,
     DataFile,
     DatasetInfo,
     Fallback,
     dataset_names,
     get_dataset_info,
+    is_real_provenance,
 )
 
 __all__ = [
     "PROVENANCES",
+    "SYNTHETIC",
     "REGISTRY",
     "DataFile",
     "DataUnavailableError",
@@ -30,5 +33,6 @@ __all__ = [
     "dataset_names",
     "dataset_status",
     "get_dataset_info",
+    "is_real_provenance",
     "load_dataset",
 ]

@@ -4,11 +4,14 @@ labelled stand-in. Whatever is returned says where it came from.
 Order of resolution for a dataset with files:
 
 1. every mirror folder in ``$COURSE_DATA_MIRROR``: used when all files are there and pass the
-   structural checks. Mirrors are only ever read.
+   structural checks (the registry entry's reader). Mirrors are only ever read.
 2. the cache (``$COURSE_DATA_DIR``, default ``data/``): same checks; a corrupt or truncated cached
    file is reported, deleted and fetched again.
-3. a download with :func:`pooch.retrieve` (progress bar, checksum, written to a temporary file and
-   moved into place only when complete), unless ``$COURSE_OFFLINE`` is set.
+3. a download, unless ``$COURSE_OFFLINE`` is set. :meth:`pooch.Pooch.fetch` does the transfer (progress
+   bar, checksum, a temporary file moved into place only when it matches) and :class:`pooch.Unzip`
+   takes members out of an archive. All of it happens in a temporary folder inside the cache; the
+   files move to their places only after they pass the structural checks, so a failed download
+   leaves nothing behind: no partial file, no empty folder.
 4. the registry's fallback (bundled real data, else synthetic) when the caller passes
    ``allow_fallback=True``; otherwise :class:`DataUnavailableError` explains how to fix it.
 """
@@ -18,14 +21,13 @@ from __future__ import annotations
 import os
 import tempfile
 import warnings
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from course_lib import environment
 from course_lib.data.readers import DataValidationError
-from course_lib.data.registry import DataFile, DatasetInfo, get_dataset_info
+from course_lib.data.registry import DataFile, DatasetInfo, get_dataset_info, is_real_provenance
 
 
 class DataUnavailableError(RuntimeError):
@@ -55,19 +57,20 @@ class LoadedDataset:
     @property
     def is_real(self) -> bool:
         """True unless the data is a synthetic stand-in."""
-        return self.provenance != "synthetic"
+        return is_real_provenance(self.provenance)
 
     @property
     def is_stand_in(self) -> bool:
-        """True when this is not the dataset the registry names (its fallback was used)."""
-        return self.stand_in
+        """True when this is not the dataset the registry names: its fallback was used, or the data
+        is synthetic (generated data never is the named dataset)."""
+        return self.stand_in or not self.is_real
 
     def describe(self) -> str:
         """One line (or a loud banner for stand-ins) saying which data this is."""
         line = f"{self.info.title}: provenance={self.provenance} ({self.source})"
-        if self.provenance == "synthetic" or self.stand_in:
+        if not self.is_real or self.stand_in:
             bar = "!" * min(100, max(60, len(line)))
-            what = "SYNTHETIC STAND-IN, NOT THE REAL DATASET" if self.provenance == "synthetic" \
+            what = "SYNTHETIC STAND-IN, NOT THE REAL DATASET" if not self.is_real \
                 else "STAND-IN: REAL DATA, BUT NOT THE DATASET THE NOTEBOOK NAMES"
             body = [bar, f"!! {what}", f"!! {line}", *[f"!! {note}" for note in self.notes],
                     "!! Numbers below are not comparable with published results.", bar]
@@ -140,16 +143,12 @@ def load_dataset(
         problems.append("download skipped: offline mode ($COURSE_OFFLINE is set)")
     else:
         try:
-            paths = {f.path: _download(f, cache, progressbar=progressbar, timeout=timeout)
-                     for f in info.files}
-            return LoadedDataset(info.name, info.read(paths), "download", _urls(info), info)
+            data = _download(info, cache, progressbar=progressbar, timeout=timeout)
+            return LoadedDataset(info.name, data, "download", _urls(info), info)
         except DataValidationError as error:
-            for f in info.files:
-                (cache / f.path).unlink(missing_ok=True)
             problems.append(f"download from {_urls(info)} gave an unexpected file: {error}")
         except Exception as error:  # noqa: BLE001 - any transport or checksum failure
             problems.append(f"download from {_urls(info)} failed: {type(error).__name__}: {error}")
-        _remove_empty_folders(cache, info)
 
     if allow_fallback and info.fallback is not None:
         fallback = info.fallback
@@ -180,50 +179,51 @@ def _how_to_fix(info: DatasetInfo, cache: Path, problems: list[str]) -> str:
     return "\n".join(lines)
 
 
-def _download(file: DataFile, cache: Path, *, progressbar: bool, timeout: float) -> Path:
-    """Fetch ``file`` into ``cache / file.path`` with a verified checksum; returns that path."""
+def _download(info: DatasetInfo, cache: Path, *, progressbar: bool, timeout: float) -> Any:
+    """Fetch every file of ``info``, check it with the entry's reader, then move it to ``cache``.
+
+    Returns what the reader returned. Raises pooch's or requests' error for a failed transfer or a
+    checksum mismatch, :class:`DataValidationError` for a file with the wrong structure; either way
+    the temporary folder goes, with whatever it held, and the cache is as it was.
+    """
     import pooch
 
-    target = cache / file.path
-    target.parent.mkdir(parents=True, exist_ok=True)
+    names = {f.path: _fetch_name(f) for f in info.files}
     downloader = pooch.HTTPDownloader(progressbar=progressbar, timeout=timeout)
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache, prefix=".download-") as staging:
+        fetcher = pooch.create(path=staging, base_url="",
+                               registry={names[f.path]: f.known_hash for f in info.files},
+                               urls={names[f.path]: f.url for f in info.files})
+        staged = {}
+        for f in info.files:
+            if f.archive_member is None:
+                staged[f.path] = Path(fetcher.fetch(names[f.path], downloader=downloader))
+            else:  # an archive is fetched (and verified) once, however many of its members we need
+                members = fetcher.fetch(names[f.path], downloader=downloader,
+                                        processor=pooch.Unzip(members=[f.archive_member]))
+                staged[f.path] = _member(members, f)
+        data = info.read(staged)
+        for relative, path in staged.items():
+            (cache / relative).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, cache / relative)
+    return data
+
+
+def _fetch_name(file: DataFile) -> str:
+    """The name under which pooch fetches ``file``: its own path, or the archive it comes in."""
     if file.archive_member is None:
-        fetched = pooch.retrieve(file.url, known_hash=file.known_hash, fname=target.name,
-                                 path=target.parent, downloader=downloader, progressbar=progressbar)
-        return Path(fetched)
-    archive_dir = cache / "_archives"
-    archive = Path(pooch.retrieve(file.url, known_hash=file.known_hash,
-                                  fname=Path(file.url.split("?")[0]).name, path=archive_dir,
-                                  downloader=downloader, progressbar=progressbar))
-    _extract_member(archive, file.archive_member, target)
-    return target
+        return file.path
+    return "_archives/" + file.url.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
 
 
-def _remove_empty_folders(cache: Path, info: DatasetInfo) -> None:
-    """Remove the folders a failed download created and left empty (never non-empty ones)."""
-    for folder in {(cache / f.path).parent for f in info.files} | {cache / "_archives"}:
-        while folder != cache and folder.is_dir() and not any(folder.iterdir()):
-            folder.rmdir()
-            folder = folder.parent
-
-
-def _extract_member(archive: Path, member: str, target: Path) -> None:
-    """Copy one member of a zip archive to ``target`` atomically (a temporary file, then a rename)."""
-    with zipfile.ZipFile(archive) as zipped:
-        try:
-            source = zipped.open(member)
-        except KeyError:
-            raise DataValidationError(f"{archive}: archive has no member {member!r}") from None
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
-                                             suffix=".part")
-        try:
-            with source, os.fdopen(handle, "wb") as out:
-                while chunk := source.read(1 << 20):
-                    out.write(chunk)
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+def _member(extracted: list[str], file: DataFile) -> Path:
+    """The path :class:`pooch.Unzip` extracted ``file.archive_member`` to (it returns every path
+    that starts with the member's name)."""
+    for path in map(Path, extracted):
+        if path.as_posix().endswith("/" + file.archive_member):
+            return path
+    raise DataValidationError(f"{file.url}: archive has no member {file.archive_member!r}")
 
 
 def dataset_status(names: list[str] | None = None) -> "Any":

@@ -15,7 +15,21 @@ from typing import Any, Callable
 
 from course_lib.data import fallbacks, readers
 
+#: Where a loaded dataset came from. ``bundled`` is real data shipped inside an installed package;
+#: ``synthetic`` is generated data standing in for a dataset that could not be reached.
 PROVENANCES = ("download", "mirror", "cache", "bundled", "synthetic")
+SYNTHETIC = "synthetic"
+
+
+def is_real_provenance(provenance: str) -> bool:
+    """True unless ``provenance`` says the data was generated (the one rule for "real data").
+
+    Real is not the same as *the named dataset*: a bundled substitute is real data but a stand-in,
+    which :attr:`course_lib.data.LoadedDataset.is_stand_in` and the ledger's ``stand_in`` say.
+    """
+    if provenance not in PROVENANCES:
+        raise ValueError(f"provenance must be one of {PROVENANCES}, got {provenance!r}")
+    return provenance != SYNTHETIC
 
 
 @dataclass(frozen=True)

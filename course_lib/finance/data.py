@@ -11,24 +11,29 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from course_lib.data import LoadedDataset, load_dataset
 from course_lib.finance.volatility import garman_klass_variance, parkinson_variance
 
 OHLC_COLUMNS = ("Open", "High", "Low", "Close")
 RV_FLOOR = 1e-4  # percent² per day: a 0.01% daily volatility, far below any real trading day
 
 
-def load_sp500(allow_fallback: bool = True):
-    """The S&P 500 as a :class:`course_lib.data.LoadedDataset` (``.data``: DataFrame with a
-    DatetimeIndex and columns Open, High, Low, Close, Adj Close (index points), Volume)."""
-    from course_lib.data import load_dataset
+def load_sp500(*, allow_fallback: bool = True, proxy: str = "parkinson",
+               **load_kwargs) -> tuple[LoadedDataset, pd.DataFrame]:
+    """The S&P 500 through :func:`course_lib.data.load_dataset` (``load_kwargs`` are passed on), and
+    its daily feature table: ``(loaded, make_features(loaded.data, proxy))``.
 
-    return load_dataset("sp500", allow_fallback=allow_fallback)
+    ``loaded.data`` holds the prices: a DataFrame with a DatetimeIndex and columns Open, High, Low,
+    Close, Adj Close (index points), Volume. See :func:`make_features` for the feature table.
+    """
+    loaded = load_dataset("sp500", allow_fallback=allow_fallback, **load_kwargs)
+    return loaded, make_features(loaded.data, proxy=proxy)
 
 
 def load_yfinance(ticker: str, start: str = "2000-01-01", end: str | None = None) -> pd.DataFrame:
     """OPTIONAL: daily OHLC of any ticker from Yahoo! Finance via ``yfinance`` (network needed).
 
-    Returns a DataFrame shaped like :func:`load_sp500`'s ``.data``. Raises ``ImportError`` with
+    Returns a DataFrame shaped like the prices :func:`load_sp500` loads (``loaded.data``). Raises ``ImportError`` with
     instructions when ``yfinance`` is not installed (it is not a course dependency).
     """
     if not isinstance(ticker, str) or not ticker.strip():

@@ -117,7 +117,10 @@ class ImageSplits:
 
 def splits_from_arrays(arrays: dict[str, np.ndarray], *, provenance: str = "unknown",
                        source: str = "arrays") -> ImageSplits:
-    """Validate MedMNIST-style arrays and wrap them as :class:`ImageSplits`.
+    """Check MedMNIST-style arrays that you built yourself and wrap them as :class:`ImageSplits`.
+
+    (:func:`load_pneumoniamnist` does not come through here: the data layer's reader has already
+    checked what it loads, with the same function.)
 
     Args:
         arrays: ``{"train_images": uint8 (N, 28, 28), "train_labels": int (N,) or (N, 1), ...}`` for
@@ -126,11 +129,17 @@ def splits_from_arrays(arrays: dict[str, np.ndarray], *, provenance: str = "unkn
 
     Raises:
         course_lib.data.DataValidationError: (a ``ValueError``) for missing keys, a wrong dtype or
-            shape, or labels outside {0, 1} - the same checks the data layer applies to files.
+            shape, or labels outside {0, 1}: :func:`course_lib.data.readers.validate_image_splits`.
     """
     if not isinstance(arrays, dict):
         raise TypeError(f"arrays must be a dict of numpy arrays, got {type(arrays).__name__}")
     validate_image_splits(arrays, source, image_shape=(28, 28), n_classes=len(CLASS_NAMES))
+    return _image_splits(arrays, provenance=provenance, source=source)
+
+
+def _image_splits(arrays: dict[str, np.ndarray], *, provenance: str, source: str) -> ImageSplits:
+    """Wrap arrays that have passed :func:`~course_lib.data.readers.validate_image_splits`; fits the
+    normalisation on the training pixels."""
     images = {s: np.ascontiguousarray(arrays[f"{s}_images"]) for s in SPLITS}
     labels = {s: np.asarray(arrays[f"{s}_labels"]).reshape(-1).astype(np.int64) for s in SPLITS}
     train = images["train"].astype(np.float64) / 255.0
@@ -150,7 +159,7 @@ def load_pneumoniamnist(*, allow_fallback: bool = True, **load_kwargs) -> tuple[
     returns the labelled synthetic stand-in.
     """
     loaded = load_dataset("pneumoniamnist", allow_fallback=allow_fallback, **load_kwargs)
-    return loaded, splits_from_arrays(loaded.data, provenance=loaded.provenance, source=loaded.source)
+    return loaded, _image_splits(loaded.data, provenance=loaded.provenance, source=loaded.source)
 
 
 def stratified_subset(labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:

@@ -11,18 +11,21 @@ import numpy as np
 import pandas as pd
 
 from course_lib.data import LoadedDataset, load_dataset
+from course_lib.data.readers import ESOL_TARGET
 
-TARGET = "measured log solubility in mols per litre"
-"""ESOL's target column: log10 of the aqueous solubility in mol/L."""
+TARGET = ESOL_TARGET
+"""ESOL's target column: log10 of the aqueous solubility in mol/L (the data layer's reader checks it)."""
 
 LEAKY_COLUMNS = ("ESOL predicted log solubility in mols per litre",)
 """Columns of the MoleculeNet file that are a model's prediction of the target: never use as input."""
 
 
-def load_esol(allow_fallback: bool = True) -> LoadedDataset:
-    """ESOL as a :class:`~course_lib.data.LoadedDataset` whose ``data`` is a DataFrame with at
-    least ``smiles`` and :data:`TARGET` (log10 mol/L)."""
-    return load_dataset("esol", allow_fallback=allow_fallback)
+def load_esol(*, allow_fallback: bool = True, **load_kwargs) -> tuple[LoadedDataset, tuple[list[str], np.ndarray]]:
+    """ESOL through :func:`course_lib.data.load_dataset` (``load_kwargs`` are passed on), and its
+    molecules: ``(loaded, (smiles, y))`` with ``smiles`` a list of N SMILES strings and ``y`` float
+    ``(N,)`` in log10 mol/L. ``loaded.data`` is the whole table (``smiles``, :data:`TARGET`, ...)."""
+    loaded = load_dataset("esol", allow_fallback=allow_fallback, **load_kwargs)
+    return loaded, smiles_and_target(loaded.data)
 
 
 def smiles_and_target(frame: pd.DataFrame, target: str = TARGET) -> tuple[list[str], np.ndarray]:

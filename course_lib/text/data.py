@@ -18,15 +18,26 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from course_lib.data import LoadedDataset, load_dataset
+from course_lib.holdout import SealedSplit
 
 PAD, UNK = "<pad>", "<unk>"
 
 
-def load_sst2(allow_fallback: bool = True) -> LoadedDataset:
-    """SST-2 through the course data layer: ``.data`` is ``{"train", "dev"}`` DataFrames with columns
-    ``sentence`` (str) and ``label`` (int, 0 negative / 1 positive). With ``allow_fallback`` a small,
-    loudly labelled synthetic stand-in is returned when no real copy is reachable."""
-    return load_dataset("sst2", allow_fallback=allow_fallback)
+def load_sst2(*, allow_fallback: bool = True,
+              **load_kwargs) -> tuple[LoadedDataset, tuple[pd.DataFrame, SealedSplit]]:
+    """SST-2 through :func:`course_lib.data.load_dataset` (``load_kwargs`` are passed on), with its
+    dev set sealed at once: ``(loaded, (train, dev))``.
+
+    ``train`` is a DataFrame with columns ``sentence`` (str) and ``label`` (int, 0 negative /
+    1 positive); ``dev`` is a :class:`course_lib.holdout.SealedSplit` whose ``open(model, seed=...)``
+    returns ``(sentences list, labels int64 (N,))``. The dev rows are taken out of ``loaded.data``,
+    so the sealed split is the only thing that holds them. With ``allow_fallback`` a small, loudly
+    labelled synthetic stand-in is returned when no real copy is reachable.
+    """
+    loaded = load_dataset("sst2", allow_fallback=allow_fallback, **load_kwargs)
+    dev_frame = loaded.data.pop("dev")
+    dev = SealedSplit(dev_frame["sentence"].tolist(), dev_frame["label"].to_numpy(), name="dev")
+    return loaded, (loaded.data["train"], dev)
 
 
 def _check_frame(frame, name: str = "frame") -> None:
