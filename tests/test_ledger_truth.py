@@ -1,19 +1,20 @@
 """Rules every notebook's ledger keeps, whatever its data: each model scored on the test split once,
 and the verdicts it printed stored as computed (a sentence that its own numbers reproduce).
 
-Reads ``results/<notebook>.json`` for every notebook of the catalogue that uses a dataset.
+Reads ``results/<notebook>.json`` for every notebook of the catalogue (whose file exists) that uses a dataset.
 """
 
 import math
 
 import pytest
 
-from course_lib.catalogue import NOTEBOOKS
+from course_lib.catalogue import available, notebook_meta
+from course_lib.data import is_real_provenance
 from course_lib.verdicts import Verdict
 
 pytestmark = pytest.mark.ledger
 
-STEMS = [meta.stem for meta in NOTEBOOKS if meta.datasets]
+STEMS = [meta.stem for meta in available() if meta.datasets]
 
 
 @pytest.mark.parametrize("stem", STEMS)
@@ -39,3 +40,16 @@ def test_verdicts_are_stored_as_computed(stem, ledger_of):
             assert verdict.winner is None, f"{verdict.sentence}: the interval contains 0 but a winner is named"
         else:
             assert verdict.winner in (verdict.model_a, verdict.model_b)
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_every_entry_says_which_data_it_was_measured_on(stem, ledger_of):
+    """The data fields come from the LoadedDataset the notebook loaded: a dataset the catalogue lists
+    for the notebook, its provenance and source, and whether it is a stand-in or synthetic."""
+    meta = notebook_meta(stem)
+    for name, entry in ledger_of(stem)["models"].items():
+        assert entry["dataset"] in meta.datasets, f"{stem}/{name}: dataset {entry['dataset']!r} not in the catalogue row"
+        assert isinstance(entry["stand_in"], bool) and isinstance(entry["real"], bool), f"{stem}/{name}"
+        assert entry["real"] == is_real_provenance(entry["provenance"]), f"{stem}/{name}: real flag disagrees"
+        assert entry["stand_in"] or entry["real"], f"{stem}/{name}: synthetic data not marked as a stand-in"
+        assert isinstance(entry["source"], str) and entry["source"], f"{stem}/{name}: no source"

