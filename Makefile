@@ -1,5 +1,6 @@
 # Deep Learning Architectures in Practice — every command a learner, instructor or CI needs.
 #   make course   create the environment if missing, execute every notebook, print the scoreboard
+#                 (every notebook of course_lib/catalogue.py; a subset: NOTEBOOKS="notebooks/01_foundations.ipynb")
 #   make test     unit tests + every notebook under nbval + ledger quality checks, then test-offline
 #   make test-offline  every notebook on its offline stand-ins (no network, no mirror) + ledger checks
 #   make lab      open JupyterLab in the course environment
@@ -11,7 +12,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-NOTEBOOKS ?= $(sort $(wildcard notebooks/[0-9]*.ipynb))
+# Empty: every notebook of course_lib/catalogue.py whose file exists. A subset: make course NOTEBOOKS="notebooks/01_foundations.ipynb".
+NOTEBOOKS ?=
 # Where pip finds a CPU-only torch; without it pip on Linux takes the CUDA build (gigabytes).
 # Set it empty where pip already has a local CPU wheel (as CI does).
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
@@ -25,10 +27,11 @@ help:
 
 install: $(STAMP)
 
-# torch goes first and alone: with 2.13.0 (CPU) in place nothing later pulls a CUDA build.
+# torch goes first and alone, at the version constraints.txt pins (the one place it is written):
+# with the CPU build in place nothing later pulls a CUDA build.
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check $(TORCH_INDEX_ARG) -c constraints.txt "torch==2.13.0"
+	$(PY) -m pip install --quiet --disable-pip-version-check $(TORCH_INDEX_ARG) -c constraints.txt torch
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
 	$(PY) tools/check_environment.py
 	@touch $@

@@ -1,4 +1,4 @@
-"""Where things live, how big a run is, and what machine we are on.
+"""Where things live, how big a run is, which device to use, and what machine we are on.
 
 Environment variables (all optional):
 
@@ -15,20 +15,29 @@ Environment variables (all optional):
     ``1`` forbids any network access (mirror, cache or fallback only).
 ``COURSE_RESULTS_DIR``
     Where notebooks write their results ledger (default: ``results/`` in the repository).
+``COURSE_DEVICE``
+    Forces the device :func:`select_device` returns, e.g. ``cpu``.
 """
 
 from __future__ import annotations
 
 import os
 import platform
+import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 BUDGET_ENV = "COURSE_BUDGET"
 DATA_DIR_ENV = "COURSE_DATA_DIR"
 MIRROR_ENV = "COURSE_DATA_MIRROR"
 OFFLINE_ENV = "COURSE_OFFLINE"
 RESULTS_DIR_ENV = "COURSE_RESULTS_DIR"
+DEVICE_ENV = "COURSE_DEVICE"
+CONSTRAINTS_FILE = "constraints.txt"
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -98,20 +107,119 @@ def on_colab() -> bool:
     return "google.colab" in sys.modules
 
 
+def select_device(preferred: str | None = None) -> torch.device:
+    """The best available :class:`torch.device`: ``cuda``, then ``mps``, then ``cpu``.
+
+    ``preferred`` (or ``$COURSE_DEVICE``) forces one, e.g. ``"cpu"``; asking for a device that is not
+    available raises ``ValueError``.
+    """
+    import torch
+
+    choice = preferred if preferred is not None else os.environ.get(DEVICE_ENV)
+    available = {"cpu": True, "cuda": torch.cuda.is_available(),
+                 "mps": bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()}
+    if choice:
+        if not isinstance(choice, str):
+            raise TypeError(f"device must be a str such as 'cpu', got {type(choice).__name__}")
+        kind = choice.split(":")[0]
+        if kind not in available:
+            raise ValueError(f"unknown device {choice!r}; use one of {sorted(available)}")
+        if not available[kind]:
+            raise ValueError(f"device {choice!r} is not available on this machine")
+        try:
+            return torch.device(choice)
+        except RuntimeError:
+            raise ValueError(f"invalid device {choice!r}; use e.g. 'cpu', 'cuda' or 'cuda:0'") from None
+    for kind in ("cuda", "mps"):
+        if available[kind]:
+            return torch.device(kind)
+    return torch.device("cpu")
+
+
+def pinned_version(package: str, constraints: str | os.PathLike | None = None) -> str | None:
+    """The version of ``package`` the course is tested with, from ``constraints.txt`` (the one place
+    versions are pinned; ``make lock`` writes it), or None when it is not pinned there or the file
+    is absent (an installed copy of course_lib without its repository)."""
+    path = Path(constraints) if constraints is not None else repository_root() / CONSTRAINTS_FILE
+    wanted = _canonical(package)
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        name, separator, version = line.split("#", 1)[0].partition("==")
+        if separator and _canonical(name) == wanted:
+            return version.strip()
+    return None
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).strip().lower()
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""
+
+
+def cpu_model(cpuinfo: str | None = None) -> str:
+    """The CPU's model name from ``/proc/cpuinfo`` (or ``cpuinfo``), else what :mod:`platform` says."""
+    text = cpuinfo if cpuinfo is not None else _read("/proc/cpuinfo")
+    for key in ("model name", "Model", "Hardware", "cpu model"):
+        match = re.search(rf"^{key}\s*:\s*(.+)$", text, flags=re.MULTILINE)
+        if match:
+            return match.group(1).strip()
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def cpu_cores(cpu_max: str | None = None) -> str:
+    """Cores this process may use: the affinity mask, of how many, and a cgroup CPU quota
+    (``cpu_max``: the text of ``/sys/fs/cgroup/cpu.max``, e.g. ``"200000 100000"`` = 2 CPUs)."""
+    total = os.cpu_count()
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else total
+    text = f"{usable}" + (f" usable of {total}" if usable != total else "")
+    quota = (cpu_max if cpu_max is not None else _read("/sys/fs/cgroup/cpu.max")).split()
+    if len(quota) == 2 and quota[0] != "max":
+        text += f" (cgroup quota {int(quota[0]) / int(quota[1]):g} CPUs)"
+    return text
+
+
+def memory(memory_max: str | None = None) -> str:
+    """Physical RAM in GiB, with the cgroup limit when one is set (``memory_max``: the text of
+    ``/sys/fs/cgroup/memory.max``, a number of bytes or ``max``)."""
+    try:
+        text = f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 1024**3:.1f} GiB"
+    except (ValueError, OSError, AttributeError):  # not POSIX
+        text = "unknown"
+    limit = (memory_max if memory_max is not None else _read("/sys/fs/cgroup/memory.max")).strip()
+    if limit.isdigit():
+        text += f" (cgroup limit {int(limit) / 1024**3:.1f} GiB)"
+    return text
+
+
+def operating_system() -> str:
+    """``platform.platform()`` plus the distribution's name from ``/etc/os-release`` when there is one."""
+    release = re.search(r'^PRETTY_NAME="?([^"\n]+)', _read("/etc/os-release"), re.MULTILINE)
+    return platform.platform() + (f" ({release.group(1)})" if release else "")
+
+
 def environment_report() -> dict[str, str]:
-    """Versions, hardware and settings that matter for reproducing a notebook's numbers."""
+    """Versions, hardware and settings that matter for reproducing a notebook's numbers, as
+    label -> text. The one report: notebooks print it, and the bench page extends it."""
     import numpy
     import torch
 
-    from course_lib.training import select_device
-
-    report = {
+    return {
+        "cpu": cpu_model(),
+        "cores": cpu_cores(),
+        "ram": memory(),
+        "os": operating_system(),
         "python": platform.python_version(),
-        "platform": platform.platform(terse=True),
-        "cpu cores": str(os.cpu_count()),
         "torch": torch.__version__,
-        "numpy": numpy.__version__,
         "torch threads": str(torch.get_num_threads()),
+        "numpy": numpy.__version__,
         "device": str(select_device()),
         "budget": f"{budget():g}",
         "data cache": str(data_dir()),
@@ -119,7 +227,6 @@ def environment_report() -> dict[str, str]:
         "offline": str(offline()),
         "on colab": str(on_colab()),
     }
-    return report
 
 
 def print_environment(extra_packages: tuple[str, ...] = ()) -> None:

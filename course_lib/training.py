@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from course_lib.environment import select_device  # noqa: F401  (re-exported: notebooks import it from here)
+
 Forward = Callable[[nn.Module, Any, torch.device], tuple[torch.Tensor, torch.Tensor]]
 Metric = Callable[[np.ndarray, np.ndarray], float]
 
@@ -34,33 +36,6 @@ def seed_everything(seed: int) -> int:
     torch.manual_seed(seed)  # also seeds every CUDA device
     os.environ["PYTHONHASHSEED"] = str(seed)  # for subprocesses (e.g. DataLoader workers)
     return seed
-
-
-def select_device(preferred: str | None = None) -> torch.device:
-    """The best available device: ``cuda``, then ``mps``, then ``cpu``.
-
-    ``preferred`` (or ``$COURSE_DEVICE``) forces one, e.g. ``"cpu"``; asking for a device that is not
-    available raises ``ValueError``.
-    """
-    choice = preferred if preferred is not None else os.environ.get("COURSE_DEVICE")
-    available = {"cpu": True, "cuda": torch.cuda.is_available(),
-                 "mps": bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()}
-    if choice:
-        if not isinstance(choice, str):
-            raise TypeError(f"device must be a str such as 'cpu', got {type(choice).__name__}")
-        kind = choice.split(":")[0]
-        if kind not in available:
-            raise ValueError(f"unknown device {choice!r}; use one of {sorted(available)}")
-        if not available[kind]:
-            raise ValueError(f"device {choice!r} is not available on this machine")
-        try:
-            return torch.device(choice)
-        except RuntimeError:
-            raise ValueError(f"invalid device {choice!r}; use e.g. 'cpu', 'cuda' or 'cuda:0'") from None
-    for kind in ("cuda", "mps"):
-        if available[kind]:
-            return torch.device(kind)
-    return torch.device("cpu")
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:

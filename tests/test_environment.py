@@ -1,8 +1,10 @@
-"""Paths, the budget knob, the environment report, and the test isolation itself."""
+"""Paths, the budget knob, the environment report, the pinned versions, and the test isolation itself."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import socket
 
 import pytest
@@ -101,10 +103,12 @@ def test_environment_report_and_print(capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_BUDGET", "2")
     monkeypatch.setenv("COURSE_OFFLINE", "1")
     report = environment.environment_report()
-    assert {"python", "torch", "numpy", "device", "cpu cores"} <= set(report)
+    assert list(report) == ["cpu", "cores", "ram", "os", "python", "torch", "torch threads", "numpy", "device",
+                            "budget", "data cache", "data mirrors", "offline", "on colab"]
     assert (report["budget"], report["offline"], report["data mirrors"]) == ("2", "True", "(none)")
     assert report["data cache"] == str(environment.data_dir())
     assert report["on colab"] == "False" and environment.on_colab() is False
+    assert report["device"] == str(environment.select_device())
 
     environment.print_environment(extra_packages=("pandas", "surely-not-a-package-xyz"))
     lines = capsys.readouterr().out.splitlines()
@@ -116,6 +120,54 @@ def test_environment_report_and_print(capsys, monkeypatch, tmp_path):
     assert all(line[width:width + 2] == "  " and line[width + 2] != " " for line in lines)  # aligned
     assert lines[-2].split()[-1] == pandas.__version__
     assert lines[-1].endswith("not installed")
+
+
+def test_machine_facts_from_their_files():
+    assert environment.cpu_model("processor\t: 0\nmodel name\t: Fancy CPU @ 3GHz\n") == "Fancy CPU @ 3GHz"
+    assert environment.cpu_model("processor : 0\n")  # falls back to something non-empty
+    assert environment.cpu_cores("200000 100000").endswith("(cgroup quota 2 CPUs)")
+    assert "quota" not in environment.cpu_cores("max 100000")
+    assert environment.memory("1073741824\n").endswith("(cgroup limit 1.0 GiB)")
+    assert "limit" not in environment.memory("max\n") and environment.memory("max").endswith("GiB")
+
+
+def test_select_device_lives_in_environment_and_training_re_exports_it():
+    from course_lib import training
+
+    assert training.select_device is environment.select_device
+    source = (environment.repository_root() / "course_lib" / "environment.py").read_text()
+    assert "course_lib.training" not in source, "environment must not import training"
+
+
+# ============================================================================ pinned versions
+
+
+def test_pinned_version_reads_constraints(tmp_path):
+    constraints = tmp_path / "constraints.txt"
+    constraints.write_text("# comment\nTorch_Geometric==2.8.1\ntorch==9.9.1  # cpu\nnumpy>=1\n")
+    assert environment.pinned_version("torch", constraints) == "9.9.1"
+    assert environment.pinned_version("torch-geometric", constraints) == "2.8.1"
+    assert environment.pinned_version("numpy", constraints) is None
+    assert environment.pinned_version("torch", tmp_path / "missing.txt") is None
+    import torch
+
+    assert torch.__version__.split("+")[0] == environment.pinned_version("torch"), "run make install"
+
+
+def test_the_torch_pin_is_written_only_in_constraints_and_the_yml_files():
+    """constraints.txt is the one source; environment.yml files cannot read it, and a test in
+    tests/test_tools.py checks they agree. Everything else must read it (pinned_version)."""
+    root = environment.repository_root()
+    pin = environment.pinned_version("torch")
+    major_minor = ".".join(pin.split(".")[:2])
+    texts = {"Makefile": (root / "Makefile").read_text()}
+    texts.update({str(p.relative_to(root)): p.read_text() for p in sorted((root / "tools").glob("*.py"))})
+    for path in sorted((root / "notebooks").glob("*.ipynb")):
+        cells = json.loads(path.read_text())["cells"]
+        texts[path.name] = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    found = sorted(name for name, text in texts.items()
+                   if re.search(rf"(?<![\d.]){re.escape(major_minor)}(?![\d])", text))
+    assert not found, f"the torch pin {pin} is typed in {found}; read environment.pinned_version('torch')"
 
 
 # ============================================================================ the isolation fixture

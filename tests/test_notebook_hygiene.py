@@ -13,8 +13,11 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+from course_lib.catalogue import available_paths
+from course_lib.environment import repository_root
+
+ROOT = repository_root()
+NOTEBOOKS = available_paths(ROOT)  # the catalogue's notebooks (tests/test_catalogue.py: no file is left out)
 SYNC = ROOT / "tools" / "sync_notebooks.py"
 no_notebooks_yet = pytest.mark.skipif(not NOTEBOOKS, reason="notebooks/ has no .ipynb yet")
 

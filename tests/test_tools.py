@@ -1,10 +1,13 @@
-"""Tests of tools/run_notebooks.py (process-tree memory, Markdown, README blocks, one end-to-end run
-on throwaway notebooks) and of the environment files that install the course."""
+"""Tests of the tools behind make course / make bench (tools/measure.py: process-tree memory;
+tools/execute.py: one measured run; tools/bench_report.py: the bench page; tools/readme_tables.py:
+README blocks; tools/run_notebooks.py: the command line, end to end on throwaway notebooks) and of
+the environment files that install the course."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import sys
 import time
@@ -14,10 +17,19 @@ from pathlib import Path
 import nbformat
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from course_lib import catalogue
+from course_lib.catalogue import NotebookMeta
+from course_lib.environment import pinned_version, repository_root
+from course_lib.results import STAND_IN_MARK
+
+ROOT = repository_root()
 sys.path.insert(0, str(ROOT / "tools"))
 
-import run_notebooks as rn  # noqa: E402
+import bench_report  # noqa: E402
+import execute  # noqa: E402
+import measure  # noqa: E402
+import readme_tables  # noqa: E402
+import run_notebooks  # noqa: E402
 
 MIB = 1024 * 1024
 
@@ -27,30 +39,30 @@ MIB = 1024 * 1024
 
 def test_tree_rss_sums_whole_tree_and_kernel_subtree():
     processes = [
-        rn.ProcInfo(10, 1, 100 * MIB, ("python", "-m", "jupyter", "nbconvert")),
-        rn.ProcInfo(11, 10, 300 * MIB, ("python", "-m", "ipykernel_launcher", "-f", "k.json")),
-        rn.ProcInfo(12, 11, 50 * MIB, ("python", "-c", "dataloader worker")),
-        rn.ProcInfo(13, 12, 7 * MIB, ("sh",)),
-        rn.ProcInfo(14, 10, 5 * MIB, ("git", "status")),
+        measure.ProcInfo(10, 1, 100 * MIB, ("python", "-m", "jupyter", "nbconvert")),
+        measure.ProcInfo(11, 10, 300 * MIB, ("python", "-m", "ipykernel_launcher", "-f", "k.json")),
+        measure.ProcInfo(12, 11, 50 * MIB, ("python", "-c", "dataloader worker")),
+        measure.ProcInfo(13, 12, 7 * MIB, ("sh",)),
+        measure.ProcInfo(14, 10, 5 * MIB, ("git", "status")),
     ]
-    sample = rn.tree_rss(processes)
+    sample = measure.tree_rss(processes)
     assert sample.total == 462 * MIB
     assert sample.kernel == 357 * MIB  # kernel + its children and grandchildren, not the runner
     assert (sample.processes, sample.kernels) == (5, 1)
 
 
 def test_tree_rss_without_a_kernel_and_with_a_custom_matcher():
-    processes = [rn.ProcInfo(1, 0, 10 * MIB, ("a",)), rn.ProcInfo(2, 1, 20 * MIB, ("b",))]
-    assert rn.tree_rss(processes).kernel == 0
-    assert rn.tree_rss(processes, kernel_match=lambda cmd: cmd == ("b",)).kernel == 20 * MIB
-    assert rn.tree_rss([]).total == 0
+    processes = [measure.ProcInfo(1, 0, 10 * MIB, ("a",)), measure.ProcInfo(2, 1, 20 * MIB, ("b",))]
+    assert measure.tree_rss(processes).kernel == 0
+    assert measure.tree_rss(processes, kernel_match=lambda cmd: cmd == ("b",)).kernel == 20 * MIB
+    assert measure.tree_rss([]).total == 0
 
 
 def test_peaks_keep_the_maximum_of_each_number_separately():
-    peaks = rn.Peaks()
-    peaks.update(rn.TreeRSS(total=500, kernel=100, processes=2, kernels=1))
-    peaks.update(rn.TreeRSS(total=300, kernel=250, processes=2, kernels=1))
-    peaks.update(rn.TreeRSS(total=50, kernel=0, processes=1, kernels=0))
+    peaks = measure.Peaks()
+    peaks.update(measure.TreeRSS(total=500, kernel=100, processes=2, kernels=1))
+    peaks.update(measure.TreeRSS(total=300, kernel=250, processes=2, kernels=1))
+    peaks.update(measure.TreeRSS(total=50, kernel=0, processes=1, kernels=0))
     assert (peaks.total, peaks.kernel, peaks.samples, peaks.kernel_seen) == (500, 250, 3, True)
 
 
@@ -59,7 +71,7 @@ def test_run_measured_sees_a_grandchilds_memory(tmp_path):
     grandchild = "import time; block = b'x' * (200 * 2**20); time.sleep(1.5)"
     child = ("import subprocess, sys; "
              f"sys.exit(subprocess.run([sys.executable, '-c', {grandchild!r}, 'fake-kernel']).returncode + 3)")
-    measured = rn.run_measured([sys.executable, "-c", child], log_path=tmp_path / "log.txt",
+    measured = measure.run_measured([sys.executable, "-c", child], log_path=tmp_path / "log.txt",
                                kernel_match=lambda cmd: "fake-kernel" in cmd)
     assert measured.returncode == 3
     assert measured.wall_s >= 1.5
@@ -74,10 +86,10 @@ def test_run_measured_sees_a_grandchilds_memory(tmp_path):
 
 def test_replace_block_replaces_only_between_markers():
     text = "intro\n<!-- t:start -->\nold\nrows\n<!-- t:end -->\noutro\n"
-    new = rn.replace_block(text, "t", "new table")
+    new = readme_tables.replace_block(text, "t", "new table")
     assert new == "intro\n<!-- t:start -->\nnew table\n<!-- t:end -->\noutro\n"
-    assert rn.replace_block(new, "t", "new table") == new
-    assert rn.read_block(new, "t") == "new table"
+    assert readme_tables.replace_block(new, "t", "new table") == new
+    assert readme_tables.read_block(new, "t") == "new table"
 
 
 @pytest.mark.parametrize("text", [
@@ -88,7 +100,7 @@ def test_replace_block_replaces_only_between_markers():
 ])
 def test_replace_block_rejects_missing_repeated_or_reversed_markers(text):
     with pytest.raises(ValueError, match="t:"):
-        rn.replace_block(text, "t", "body")
+        readme_tables.replace_block(text, "t", "body")
 
 
 def test_failure_excerpt_keeps_the_failing_cell_and_drops_colours():
@@ -104,11 +116,11 @@ def test_failure_excerpt_keeps_the_failing_cell_and_drops_colours():
         "",
         "\x1b[0;31mValueError\x1b[0m: boom",
     ])
-    excerpt = rn.failure_excerpt(log)
+    excerpt = execute.failure_excerpt(log)
     assert excerpt.startswith("nbclient.exceptions.CellExecutionError")
     assert excerpt.endswith("ValueError: boom")
     assert "asyncio" not in excerpt and "\x1b" not in excerpt
-    assert rn.failure_excerpt("a\nb\nc", lines=2) == "b\nc"
+    assert execute.failure_excerpt("a\nb\nc", lines=2) == "b\nc"
 
 
 def _record(name="01_x", ok=True, wall=42.0, tree=600.0, ledger=None):
@@ -120,20 +132,22 @@ def _record(name="01_x", ok=True, wall=42.0, tree=600.0, ledger=None):
 
 
 def test_budget_verdict():
-    assert rn.budget_verdict(_record()) == "within budget"
-    assert rn.budget_verdict(_record(wall=301.0)) == "OVER BUDGET: 301 s > 300 s"
-    assert rn.budget_verdict(_record(tree=2049.0)) == "OVER BUDGET: 2049 MiB > 2048 MiB"
-    assert rn.budget_verdict(_record(ok=False)).startswith("failed")
+    assert bench_report.budget_verdict(_record()) == "within budget"
+    assert bench_report.budget_verdict(_record(wall=301.0)) == "OVER BUDGET: 301 s > 300 s"
+    assert bench_report.budget_verdict(_record(tree=2049.0)) == "OVER BUDGET: 2049 MiB > 2048 MiB"
+    assert bench_report.budget_verdict(_record(ok=False)).startswith("failed")
+
+
+def _entry(dataset="breast_cancer", provenance="bundled", stand_in=False, **metrics):
+    return {"dataset": dataset, "provenance": provenance, "stand_in": stand_in,
+            "real": provenance != "synthetic", "source": "test", "split": "test", "test_evaluations": 1,
+            "metrics": {name: {"mean": mean, "std": std, "n": 3} for name, (mean, std) in metrics.items()},
+            "seconds": None, "params": None, "notes": ""}
 
 
 LEDGER = {"notebook": "01_x", "models": {
-    "MLP": {"dataset": "breast_cancer", "provenance": "bundled", "split": "test", "test_evaluations": 1,
-            "metrics": {"accuracy": {"mean": 0.95, "std": 0.01, "n": 3},
-                        "roc_auc": {"mean": 0.9912, "std": 0.0004, "n": 3}},
-            "seconds": 2.25, "params": 4321},
-    "random forest": {"dataset": "breast_cancer", "provenance": "bundled", "split": "test",
-                      "test_evaluations": 1, "metrics": {"accuracy": {"mean": 0.96, "std": 0.0, "n": 3}},
-                      "seconds": None, "params": None}},
+    "MLP": {**_entry(accuracy=(0.95, 0.01), roc_auc=(0.9912, 0.0004)), "seconds": 2.25, "params": 4321},
+    "random forest": _entry(accuracy=(0.96, 0.0))},
     "verdicts": [{"metric": "test accuracy", "model_a": "MLP", "model_b": "random forest", "winner": None,
                   "sentence": "test accuracy: no clear winner between MLP and random forest (...)."}]}
 
@@ -141,45 +155,83 @@ LEDGER = {"notebook": "01_x", "models": {
 def _report(records):
     return {"produced": {"date_utc": "2030-01-02 03:04", "commit": "abc1234", "dirty": True,
                          "command": "python tools/run_notebooks.py --bench docs/benchmarks.md nb"},
-            "machine": {"CPU": "Test CPU 9000", "cores": "2", "RAM": "4.0 GiB", "COURSE_BUDGET": "1"},
+            "machine": {"cpu": "Test CPU 9000", "cores": "2", "ram": "4.0 GiB", "budget": "1"},
             "budget": {"seconds": 300.0, "mib": 2048.0}, "notebooks": records}
+
+
+def _rows(page: str, first_cell: str) -> list[str]:
+    return [line for line in page.splitlines() if line.startswith(f"| {first_cell} |")]
 
 
 def test_render_bench_markdown_reports_measurements_verdicts_and_ledgers():
     report = _report([_record(ledger=LEDGER), _record("02_y", wall=400.0),
                       _record("03_z", ok=False)])
-    page = rn.render_bench_markdown(report)
+    page = bench_report.render_bench_markdown(report)
     assert "2030-01-02 03:04 UTC at commit `abc1234` with uncommitted changes" in page
-    assert "| CPU | Test CPU 9000 |" in page
+    assert "| cpu | Test CPU 9000 |" in page
     assert "| 01_x | pass | 42.0 | 37.0 | 510.0 | 600.0 | 505.0 | bundled | within budget |" in page
     assert "| 02_y | pass | 400.0 |" in page and "OVER BUDGET: 400 s > 300 s" in page
     assert "| 03_z | **FAIL** |" in page and "ValueError: boom" in page
-    assert ("| MLP | breast_cancer (bundled) | test (1×) | accuracy 0.950 ± 0.010 (n=3); "
-            "roc_auc 0.991 ± 0.000 (n=3) | 2.2 | 4,321 |") in page
-    assert "| random forest | breast_cancer (bundled) | test (1×) | accuracy 0.960 ± 0.000 (n=3) |  |  |" in page
+    (mlp,) = _rows(page, "MLP")  # the ledger is rendered by course_lib.results.ledger_markdown
+    assert "0.95 ± 0.01 (n=3)" in mlp and "0.9912 ± 0.0004 (n=3)" in mlp and "| 2.2 | 4,321 |" in mlp
+    assert "breast_cancer (bundled)" in mlp
     assert "- test accuracy: no clear winner between MLP and random forest (...)." in page
     assert "_No results ledger written by this notebook._" in page  # 02_y
+    assert STAND_IN_MARK not in page.split("## Results per notebook")[1]  # real data: nothing marked
 
 
-def test_render_notebook_table_measured_placeholder_and_coming(tmp_path):
+def test_bench_page_marks_stand_in_rows_only():
+    stand_in = {"notebook": "02_y", "models": {
+        "CNN": _entry("pneumoniamnist", "synthetic", True, accuracy=(0.8, 0.02)),
+        "majority": _entry("pneumoniamnist", "synthetic", True, accuracy=(0.6, 0.0))}, "verdicts": []}
+    mixed = {"notebook": "05_w", "models": {
+        "GINE": _entry("esol", "bundled", True, rmse=(0.9, 0.05)),
+        "random forest": _entry("esol", "mirror", False, rmse=(1.1, 0.01))}, "verdicts": []}
+    page = bench_report.render_bench_markdown(_report(
+        [_record(ledger=LEDGER), _record("02_y", ledger=stand_in), _record("05_w", ledger=mixed)]))
+    marked = {row.split(" | ")[0][2:] for row in page.splitlines()
+              if row.startswith("| ") and STAND_IN_MARK in row}
+    # ledger rows: the stand-in models; summary rows: the notebooks that have one
+    assert marked == {"CNN", "majority", "GINE", "02_y", "05_w"}, marked
+    (gine,) = _rows(page, "GINE")
+    assert "esol (bundled)" in gine  # real data, but not the ESOL the notebook names
+    assert STAND_IN_MARK not in _rows(page, "random forest")[1] and "esol (mirror)" in _rows(page, "random forest")[1]
+    assert STAND_IN_MARK not in _rows(page, "01_x")[0]
+
+
+def test_bench_machine_extends_the_environment_report(tmp_path, monkeypatch):
+    from course_lib import environment
+
+    records = [_record(ledger={"models": {"m": _entry(provenance="mirror")}}), _record("02_y", ledger=LEDGER),
+               _record("03_z", ledger=None)]
+    machine = bench_report.bench_machine(tmp_path / "results", records)
+    report = environment.environment_report()
+    assert list(machine)[:len(report)] == list(report)  # the one report, then the bench's own facts
+    assert machine["mirror read by"] == "01_x"
+    assert machine["results ledgers"] == str((tmp_path / "results").resolve())
+
+
+def test_render_notebook_table_measured_placeholder_and_coming(tmp_path, monkeypatch):
     (tmp_path / "notebooks").mkdir()
     for stem in ("01_x", "02_y"):
         (tmp_path / "notebooks" / f"{stem}.ipynb").write_text("{}")
-    table = [rn.NotebookMeta("01_x", "X", "tabular", "MLP", "cancer", "LR"),
-             rn.NotebookMeta("02_y", "Y", "images", "CNN", "xrays", "RF"),
-             rn.NotebookMeta("03_z", "Z", "text", "Transformer", "sst", "TF-IDF")]
-    unmeasured = rn.render_notebook_table(table, None, tmp_path)
-    assert unmeasured.count(rn.PLACEHOLDER) == 4
-    assert "| 03 | Z _(coming)_ | text | Transformer | sst | TF-IDF | coming | coming | — |" in unmeasured
+    monkeypatch.setattr(catalogue, "NOTEBOOKS", (
+        NotebookMeta("01_x", "X", "tabular", "MLP", "LR", ("breast_cancer",)),
+        NotebookMeta("02_y", "Y", "images", "CNN", "RF"),
+        NotebookMeta("03_z", "Z", "text", "Transformer", "TF-IDF")))
+    unmeasured = readme_tables.render_notebook_table(None, tmp_path)
+    assert unmeasured.count(readme_tables.PLACEHOLDER) == 4
+    assert "| 03 | Z _(coming)_ | text | Transformer | — | TF-IDF | coming | coming | — |" in unmeasured
+    assert "| 01 | [X](notebooks/01_x.ipynb) | tabular | MLP | Breast Cancer Wisconsin" in unmeasured
     assert "colab.research.google.com/github/" in unmeasured and "blob/main/notebooks/01_x.ipynb" in unmeasured
     assert "mybinder.org/v2/gh/" in unmeasured and "labpath=notebooks/02_y.ipynb" in unmeasured
 
-    measured = rn.render_notebook_table(table, _report([_record(wall=41.6, tree=1234.4)]), tmp_path)
+    measured = readme_tables.render_notebook_table(_report([_record(wall=41.6, tree=1234.4)]), tmp_path)
     row = next(line for line in measured.splitlines() if line.startswith("| 01 |"))
     assert "| 42 s | 1234 MiB |" in row
-    assert "| 02 |" in measured and rn.PLACEHOLDER in measured  # not run by that bench
+    assert "| 02 |" in measured and readme_tables.PLACEHOLDER in measured  # not run by that bench
     assert "commit `abc1234` on Test CPU 9000, 2 cores" in measured
-    failed = rn.render_notebook_table(table, _report([_record(ok=False)]), tmp_path)
+    failed = readme_tables.render_notebook_table(_report([_record(ok=False)]), tmp_path)
     assert "failed in last bench" in failed
 
 
@@ -188,52 +240,39 @@ def test_cells_seconds_from_nbclient_timing(tmp_path):
               {"iopub.execute_input": "2030-01-01T00:00:04.000Z", "shell.execute_reply": "2030-01-01T00:00:11.250Z"}]
     executed = tmp_path / "nb.ipynb"
     executed.write_text(json.dumps({"cells": [{"metadata": {"execution": t}} for t in timing]}))
-    assert rn.cells_seconds(executed) == pytest.approx(10.25)  # 2.5 + 7.25 s: exact in float64; default approx
+    assert execute.cells_seconds(executed) == pytest.approx(10.25)  # 2.5 + 7.25 s: exact in float64; default approx
     executed.write_text(json.dumps({"cells": [{"metadata": {}}]}))
-    assert rn.cells_seconds(executed) is None
-    assert rn.cells_seconds(tmp_path / "missing.ipynb") is None
-
-
-def test_fresh_ledger_ignores_a_ledger_from_an_earlier_run(tmp_path):
-    path = tmp_path / "01_x.json"
-    path.write_text(json.dumps(LEDGER))
-    now = time.time()
-    assert rn.fresh_ledger("01_x", tmp_path, since=now - 5) == LEDGER
-    os.utime(path, (now - 3600, now - 3600))
-    assert rn.fresh_ledger("01_x", tmp_path, since=now - 5) is None
-    assert rn.fresh_ledger("02_y", tmp_path, since=0) is None
-
-
-def test_cpu_model_from_cpuinfo():
-    assert rn.cpu_model("processor\t: 0\nmodel name\t: Fancy CPU @ 3GHz\n") == "Fancy CPU @ 3GHz"
-    assert rn.cpu_model("processor : 0\n")  # falls back to something non-empty
+    assert execute.cells_seconds(executed) is None
+    assert execute.cells_seconds(tmp_path / "missing.ipynb") is None
 
 
 # ---------------------------------------------------------------------------------- the repository
 
 
-def test_every_course_notebook_has_one_metadata_row():
-    from course_lib.data import REGISTRY
-
-    stems = [meta.stem for meta in rn.NOTEBOOKS]
-    numbers = [stem.split("_", 1)[0] for stem in stems]
-    assert len(numbers) == len(set(numbers)) and stems == sorted(stems), "one row per number, in order"
-    on_disk = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9]*.ipynb"))
-    missing = [stem for stem in on_disk if stem not in stems]
-    assert not missing, f"add these notebooks to NOTEBOOKS in course_lib/catalogue.py: {missing}"
-    unknown = [name for meta in rn.NOTEBOOKS for name in meta.datasets if name not in REGISTRY]
-    assert not unknown, f"NOTEBOOKS names datasets the registry does not know: {unknown}"
-
-
 def test_readme_generated_blocks_are_current():
     readme = (ROOT / "README.md").read_text()
     hint = "run: .venv/bin/python tools/run_notebooks.py --update-readme"
-    assert rn.read_block(readme, "data-licences") == rn.render_data_licences().strip(), hint
-    # Runtime and RAM depend on the last bench; every other column must match NOTEBOOKS.
+    assert readme_tables.read_block(readme, "data-licences") == readme_tables.render_data_licences().strip(), hint
+    # Runtime and RAM depend on the last bench; every other column must match the catalogue.
     def static(block):
         rows = [line for line in block.splitlines() if line.startswith("| ")]
         return [line.split(" | ")[:6] for line in rows]
-    assert static(rn.read_block(readme, "notebooks-table")) == static(rn.render_notebook_table(rn.NOTEBOOKS)), hint
+    assert static(readme_tables.read_block(readme, "notebooks-table")) == static(
+        readme_tables.render_notebook_table(None, ROOT)), hint
+
+
+def test_readme_layout_names_every_library_module_and_tool():
+    readme = (ROOT / "README.md").read_text()
+    layout = readme.split("## Repository layout", 1)[1].split("```text", 1)[1].split("```", 1)[0]
+    words = set(re.findall(r"[\w.]+/?", layout))
+    library = ROOT / "course_lib"
+    expected = {p.name for p in library.glob("*.py") if p.name != "__init__.py"}
+    expected |= {p.name for p in (ROOT / "tools").glob("*.py")}
+    for package in sorted(p.parent for p in library.glob("*/__init__.py")):
+        expected.add(f"{package.name}/")
+        expected |= {p.stem for p in package.glob("*.py") if p.name != "__init__.py"}
+    missing = sorted(name for name in expected if name not in words and f"{name}.py" not in words)
+    assert not missing, f"README's layout block does not describe {missing}"
 
 
 def test_readme_states_the_test_command_ci_runs():
@@ -257,7 +296,7 @@ def _name(requirement: str) -> str:
     return requirement.strip().lower().replace("_", "-")
 
 
-def test_binder_environment_lists_every_dependency_at_the_tested_version():
+def test_binder_environment_lists_every_dependency_at_the_pinned_version():
     import yaml
 
     with open(ROOT / "pyproject.toml", "rb") as handle:
@@ -280,13 +319,10 @@ def test_binder_environment_lists_every_dependency_at_the_tested_version():
 def test_conda_environment_installs_cpu_torch_and_the_course():
     import yaml
 
-    # The torch version tools/check_environment.py enforces (that script runs checks on import).
-    source = (ROOT / "tools" / "check_environment.py").read_text()
-    REQUIRED_TORCH = source.split('REQUIRED_TORCH = "', 1)[1].split('"', 1)[0]
     spec = yaml.safe_load((ROOT / "environment.yml").read_text())
     assert spec["name"] == "dlap" and spec["channels"] == ["conda-forge"]
     pip_section = next(item["pip"] for item in spec["dependencies"] if isinstance(item, dict))
-    assert f"torch=={REQUIRED_TORCH}" in pip_section
+    assert f"torch=={pinned_version('torch')}" in pip_section, "environment.yml and constraints.txt disagree"
     assert "-e .[dev]" in pip_section
     assert any("download.pytorch.org/whl/cpu" in r for r in pip_section)
 
@@ -312,15 +348,17 @@ def _notebook(path: Path, *sources: str) -> None:
 
 
 def test_command_line_rejects_bad_input(tmp_path, capsys):
-    assert rn.main(["--out", str(tmp_path / "out")]) == 2
+    assert run_notebooks.main(["--out", str(tmp_path / "out")], root=tmp_path) == 2  # no catalogue notebook here
+    assert "no notebook of the catalogue" in capsys.readouterr().err
     (tmp_path / "notes.txt").write_text("x")
-    assert rn.main(["--out", str(tmp_path / "out"), str(tmp_path / "notes.txt")]) == 2
+    assert run_notebooks.main(["--out", str(tmp_path / "out"), str(tmp_path / "notes.txt")]) == 2
     _notebook(tmp_path / "99_unlisted.ipynb", "1")
-    assert rn.main(["--bench", str(tmp_path / "b.md"), str(tmp_path / "99_unlisted.ipynb")]) == 2
+    assert run_notebooks.main(["--bench", str(tmp_path / "b.md"), str(tmp_path / "99_unlisted.ipynb")]) == 2
     assert "not in NOTEBOOKS" in capsys.readouterr().err
 
 
 def test_end_to_end_on_throwaway_notebooks(tmp_path, monkeypatch, capsys):
+    from course_lib.data import load_dataset
     from course_lib.holdout import SealedSplit
     from course_lib.results import Ledger
 
@@ -330,37 +368,40 @@ def test_end_to_end_on_throwaway_notebooks(tmp_path, monkeypatch, capsys):
     # The first writes a file next to itself (cwd is the notebook's folder) and a ledger.
     _notebook(notebooks / "90_tiny.ipynb",
               "from pathlib import Path\nPath('cwd_marker.txt').write_text('here')",
-              "from course_lib.holdout import SealedSplit\nfrom course_lib.results import Ledger\n"
+              "from course_lib.data import load_dataset\nfrom course_lib.holdout import SealedSplit\n"
+              "from course_lib.results import Ledger\n"
               "test = SealedSplit([0, 1])\ntest.open('MLP')\n"
               "Ledger('90_tiny', reset=True).record('MLP', {'accuracy': {'mean': 0.95, 'std': 0.01, 'n': 3}}, "
-              "dataset='breast_cancer', provenance='bundled', seconds=1.5, params=1234, test=test)")
+              "data=load_dataset('breast_cancer'), seconds=1.5, params=1234, test=test)")
     _notebook(notebooks / "91_broken.ipynb", "x = 1", "raise ValueError('boom from the tiny notebook')")
+    _notebook(notebooks / "92_coming_later.ipynb", "raise SystemExit('not in the catalogue: never run')")
     old_test = SealedSplit([0, 1])
     old_test.open("old")
-    Ledger("91_broken", results).record("old", {"accuracy": 0.1}, dataset="d", provenance="bundled", test=old_test)
+    Ledger("91_broken", results).record("old", {"accuracy": 0.1}, data=load_dataset("breast_cancer"), test=old_test)
     an_hour_ago = time.time() - 3600
     os.utime(results / "91_broken.json", (an_hour_ago, an_hour_ago))
     readme = tmp_path / "README.md"
     readme.write_text("# T\n<!-- notebooks-table:start -->\n<!-- notebooks-table:end -->\n"
                       "<!-- data-licences:start -->\n<!-- data-licences:end -->\nend\n")
-    table = [rn.NotebookMeta("90_tiny", "Tiny", "test", "none", "none", "none", ("breast_cancer",)),
-             rn.NotebookMeta("91_broken", "Broken", "test", "none", "none", "none")]
+    monkeypatch.setattr(catalogue, "NOTEBOOKS", (
+        NotebookMeta("90_tiny", "Tiny", "test", "none", "none", ("breast_cancer",)),
+        NotebookMeta("91_broken", "Broken", "test", "none", "none"),
+        NotebookMeta("93_coming", "Coming", "test", "none", "none")))
 
-    code = rn.main(["--out", str(tmp_path / "executed"), "--bench", str(tmp_path / "benchmarks.md"),
-                    "--readme", str(readme), "--bench-json", str(tmp_path / "bench.json"),
-                    "--scoreboard", str(tmp_path / "scoreboard.md"),
-                    str(notebooks / "90_tiny.ipynb"), str(notebooks / "91_broken.ipynb")], table)
+    # no notebook arguments: the catalogue's notebooks that exist under the root, in order
+    code = run_notebooks.main(["--bench", str(tmp_path / "benchmarks.md")], root=tmp_path)
     out, err = capsys.readouterr()
 
     assert code == 1  # one notebook failed, and the other still ran
     assert (notebooks / "cwd_marker.txt").read_text() == "here"
-    assert (tmp_path / "executed" / "90_tiny.ipynb").is_file()
-    assert not (tmp_path / "executed" / "91_broken.ipynb").exists()
+    assert (tmp_path / "build" / "executed" / "90_tiny.ipynb").is_file()
+    assert not (tmp_path / "build" / "executed" / "91_broken.ipynb").exists()
     assert "1 of 2 notebook(s) FAILED" in err and "ValueError: boom from the tiny notebook" in err
     assert "| 90_tiny | MLP | breast_cancer (bundled) |" in out  # the scoreboard is printed
-    assert "90_tiny" in (tmp_path / "scoreboard.md").read_text()
+    assert "90_tiny" in (tmp_path / "build" / "scoreboard.md").read_text()
 
-    bench = json.loads((tmp_path / "bench.json").read_text())
+    bench = json.loads((tmp_path / "docs" / "benchmarks.json").read_text())
+    assert [r["notebook"] for r in bench["notebooks"]] == ["90_tiny", "91_broken"]
     tiny, broken = bench["notebooks"]
     assert tiny["ok"] and not broken["ok"]
     assert tiny["peak_kernel_mib"] > 20 and tiny["peak_tree_mib"] > tiny["peak_kernel_mib"]
@@ -369,9 +410,10 @@ def test_end_to_end_on_throwaway_notebooks(tmp_path, monkeypatch, capsys):
     assert broken["ledger"] is None  # the hour-old ledger is not this run's
     page = (tmp_path / "benchmarks.md").read_text()
     assert "| 90_tiny | pass |" in page and "| 91_broken | **FAIL** |" in page
-    assert "accuracy 0.950 ± 0.010 (n=3)" in page
+    assert "0.95 ± 0.01 (n=3)" in page
     new_readme = readme.read_text()
     assert f"| {tiny['wall_s']:.0f} s | {tiny['peak_tree_mib']:.0f} MiB |" in new_readme
     assert "failed in last bench" in new_readme
+    assert "| 93 | Coming _(coming)_ |" in new_readme
     assert "(`breast_cancer`) | 90 |" in new_readme
     assert new_readme.startswith("# T\n") and new_readme.endswith("end\n")

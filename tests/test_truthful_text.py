@@ -16,8 +16,11 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+from course_lib import catalogue
+from course_lib.environment import repository_root
+
+ROOT = repository_root()
+NOTEBOOKS = [ROOT / meta.path for meta in catalogue.available(ROOT)]  # the catalogue's notebooks that exist
 
 MODEL = (r"(MLP|CNN|LSTM|GRU|transformer|MiniLM|GNN|GCN|GINE|hybrid|logistic regression|random forest|"
          r"HAR|GARCH|EWMA|TF-IDF|naive|gradient boosting|HOG|SVM|majority|network|deep model|classical model)")

@@ -1,16 +1,16 @@
-"""Facts about the course read from their one source: pyproject.toml."""
+"""Facts about the course read from their one source: the repository's address from pyproject.toml
+(for Colab and Binder links). The repository root is :func:`course_lib.environment.repository_root`."""
 
 from __future__ import annotations
 
 import tomllib
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from course_lib.environment import repository_root
 
 
 def repository_url() -> str:
     """The repository's address, from ``[project.urls] Repository`` in pyproject.toml."""
-    with open(ROOT / "pyproject.toml", "rb") as handle:
+    with open(repository_root() / "pyproject.toml", "rb") as handle:
         return tomllib.load(handle)["project"]["urls"]["Repository"].rstrip("/")
 
 

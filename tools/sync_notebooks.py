@@ -11,13 +11,17 @@ on Colab it clones the repository and installs course_lib.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from course_meta import ROOT, repository_url  # noqa: E402
+from course_meta import repository_url  # noqa: E402
+
+from course_lib import catalogue  # noqa: E402
+from course_lib.environment import repository_root  # noqa: E402
 
 TAG = "colab-setup"
 
@@ -37,9 +41,10 @@ if "google.colab" in sys.modules:
     sys.path.insert(0, "/content/course")'''
 
 
-def notebook_paths() -> list[Path]:
-    """The course notebooks and the assignments' master notebooks."""
-    return sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "assignments").glob("*/*.ipynb"))
+def notebook_paths(root: str | os.PathLike | None = None) -> list[Path]:
+    """The course notebooks of the catalogue that exist, then the assignments' master notebooks."""
+    root = Path(root) if root is not None else repository_root()
+    return catalogue.available_paths(root) + sorted((root / "assignments").glob("*/*.ipynb"))
 
 
 def problems_in(nb) -> list[str]:
