@@ -27,7 +27,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from course_lib.environment import repository_root
+
+ROOT = repository_root()
 TOOLS = ROOT / "assignments" / "tools"
 #: the user's environment, read before the isolation fixture clears the mirror variable
 _ORIGINAL_ENV = dict(os.environ)
@@ -162,16 +164,11 @@ def _with_first_cell_prefix(nb, marker: str, prefix: str):
     return nb
 
 
-def _hidden_and_public(tests_dir: Path) -> tuple[dict[str, int], dict[str, int]]:
-    """``{question: n public cases}``, ``{question: n cases}`` from otter's generated test files."""
-    public, total = {}, {}
-    for path in sorted(tests_dir.glob("*.py")):
-        text = path.read_text()
-        name = re.search(r'^name = "([^"]+)"', text, flags=re.M).group(1)
-        flags = re.findall(r"@test_case\(.*?hidden=(True|False)", text)
-        public[name] = flags.count("False")
-        total[name] = len(flags)
-    return public, total
+def _hidden_and_public(zip_path: Path) -> tuple[dict[str, int], dict[str, int]]:
+    """``{question: n public cases}``, ``{question: n cases}`` from an autograder zip's test files."""
+    test_files = grade_tool.read_test_files(zip_path)
+    return ({f.name: sum(not case.hidden for case in f.test_cases) for f in test_files},
+            {f.name: len(f.test_cases) for f in test_files})
 
 
 # --- cheap unit tests of the tools --------------------------------------------------------------
@@ -209,6 +206,36 @@ def test_find_submissions_and_bad_folder(tmp_path):
     with pytest.raises(ValueError, match="timeout"):
         grade_tool.grade_folder(tmp_path, tmp_path / "build", tmp_path / "out", timeout=0)
 
+
+_EXCEPTION_TEST = """from otter.test_files import test_case
+OK_FORMAT = False
+name = "{name}"
+{points}
+@test_case(points={a}, hidden=False)
+def test_public():
+    assert True
+@test_case(points={b}, hidden=True)
+def test_hidden():
+    assert True
+"""
+
+
+def test_questions_are_read_by_otter_with_its_point_rules(tmp_path):
+    zip_path = tmp_path / "x-autograder_1.zip"
+    with zipfile.ZipFile(zip_path, "w") as archive:
+        # a question total shared by the cases; points given per case (no total); otter's OK format
+        archive.writestr("tests/q1.py", _EXCEPTION_TEST.format(name="q1", points="points = 3", a=None, b=None))
+        archive.writestr("tests/q2.py", _EXCEPTION_TEST.format(name="q2", points="", a=0.5, b=1.25))
+        archive.writestr("tests/q3.py", "OK_FORMAT = True\ntest = {'name': 'q3', 'points': 4, 'suites': "
+                                        "[{'type': 'doctest', 'cases': [{'code': '>>> 1', 'hidden': False}]}]}\n")
+        archive.writestr("student/tests/q9.py", "not a test file of the autograder")
+    assert grade_tool.questions_in(zip_path) == {"q1": 3.0, "q2": 1.75, "q3": 4.0}
+    assert _hidden_and_public(zip_path) == ({"q1": 1, "q2": 1, "q3": 1}, {"q1": 2, "q2": 2, "q3": 1})
+    broken = tmp_path / "y-autograder_1.zip"
+    with zipfile.ZipFile(broken, "w") as archive:
+        archive.writestr("tests/q1.py", "OK_FORMAT = False\npoints = 1\n")  # no name
+    with pytest.raises(ValueError, match="tests/q1.py"):
+        grade_tool.questions_in(broken)
 
 def test_unknown_assignment_is_scored_zero_not_fatal(tmp_path):
     (tmp_path / "subs" / "42_nope").mkdir(parents=True)
@@ -336,7 +363,7 @@ def test_gradebook_scores(graded, generated, graders_have_real_xrays):
             # q2's hidden test refuses to score on the synthetic stand-in: every submission, the
             # solution included, keeps only q2's public share
             unscorable = {"q2"}
-            public, cases = _hidden_and_public(build / name / "autograder" / "tests")
+            public, cases = _hidden_and_public(grade_tool.autograder_zip(build, name))
             for r in solution:
                 if r["question"] == "q2":
                     share = r["total"] * public["q2"] / cases["q2"]
@@ -348,7 +375,7 @@ def test_gradebook_scores(graded, generated, graders_have_real_xrays):
             f"{name}: the untouched student notebook must run and score 0: {untouched}"
         assert (out / "feedback" / name / "solution.md").is_file()
         if name in CHEATS:
-            public, cases = _hidden_and_public(build / name / "autograder" / "tests")
+            public, cases = _hidden_and_public(grade_tool.autograder_zip(build, name))
             for r in _by(rows, name, "hardcoded"):
                 share = r["total"] * public[r["question"]] / cases[r["question"]]
                 # otter sums per-case float64 points in its own order: ~1e-16 from share, so

@@ -439,6 +439,41 @@ def test_reliability_table_and_calibration_error():
         reliability_table([0, 1], [0.5, 1.5])
 
 
+
+def test_calibration_error_by_hand():
+    # two bins, [0, 0.5] and (0.5, 1]:
+    #   lower: p = 0.1, 0.3, 0.35 -> mean 0.25; labels 0, 1, 1 -> observed 2/3; gap 5/12; weight 3/5
+    #   upper: p = 0.8, 0.9       -> mean 0.85; labels 0, 1    -> observed 1/2; gap 0.35; weight 2/5
+    #   ECE = 3/5 * 5/12 + 2/5 * 0.35 = 0.25 + 0.14 = 0.39
+    labels, probs = [0, 1, 1, 0, 1], [0.1, 0.3, 0.35, 0.8, 0.9]
+    table = reliability_table(labels, probs, n_bins=2)
+    assert table["count"].tolist() == [3, 2] and table["upper"].tolist() == [0.5, 1.0]
+    assert np.allclose(table["mean_predicted"], [0.25, 0.85]) and np.allclose(table["observed"], [2 / 3, 0.5])
+    assert expected_calibration_error(labels, probs, n_bins=2) == pytest.approx(0.39)
+    # empty bins are left out; a probability on an edge counts in the bin below it, 0 and 1 in the end bins
+    edges = reliability_table([0, 1, 1, 0], [0.0, 0.5, 0.5, 1.0], n_bins=4)
+    assert edges[["lower", "upper", "count"]].values.tolist() == [[0.0, 0.25, 1], [0.25, 0.5, 2], [0.75, 1.0, 1]]
+    assert edges["mean_predicted"].tolist() == [0.0, 0.5, 1.0] and edges["observed"].tolist() == [0.0, 1.0, 0.0]
+
+
+def _calibration_error_by_loop(labels, probs, n_bins):
+    # the course's earlier hand-written binning, kept as a reference: bins [a, b), the last one [a, 1]
+    edges = np.linspace(0, 1, n_bins + 1)
+    index = np.clip(np.digitize(probs, edges[1:-1]), 0, n_bins - 1)
+    return sum(abs(labels[index == b].mean() - probs[index == b].mean()) * (index == b).mean()
+               for b in range(n_bins) if (index == b).any())
+
+
+@pytest.mark.parametrize("n_bins", [1, 3, 10, 40])
+def test_calibration_error_matches_the_earlier_binning_on_random_data(n_bins):
+    # random floats never lie exactly on an edge, where the two binning rules differ
+    rng = np.random.default_rng(n_bins)
+    probs = rng.beta(0.5, 2, 500)  # skewed: with 40 bins some are empty
+    labels = (rng.random(500) < probs ** 0.7).astype(int)
+    assert expected_calibration_error(labels, probs, n_bins) == pytest.approx(
+        _calibration_error_by_loop(labels, probs, n_bins), abs=1e-12)
+    assert reliability_table(labels, probs, n_bins)["count"].sum() == 500
+
 # ------------------------------------------------------------------------------------ features, plots
 
 

@@ -39,7 +39,6 @@ from course_lib.text import (
     embed,
     embed_states,
     in_dataset_order,
-    linear_warmup_decay,
     load_pretrained,
     lower_layer_states,
     mean_pool,
@@ -320,20 +319,6 @@ def test_sentence_classifier_and_attention_maps(tiny_bert):
     with pytest.raises(ValueError, match="tokens"):
         plot_attention(maps[0, 0], tokens[:3])
     plot_size_curves({"a": {10: 0.6, 100: 0.7}})
-
-
-def test_linear_warmup_decay_rises_then_falls_to_zero():
-    optimizer = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1.0)
-    scheduler = linear_warmup_decay(optimizer, total_steps=10, warmup_fraction=0.2)
-    rates = []
-    for _ in range(10):
-        rates.append(optimizer.param_groups[0]["lr"])
-        optimizer.step()
-        scheduler.step()
-    assert rates[0] < rates[1] == max(rates) == 1.0
-    assert all(a >= b for a, b in zip(rates[1:], rates[2:])) and optimizer.param_groups[0]["lr"] == 0
-    with pytest.raises(ValueError, match="total_steps"):
-        linear_warmup_decay(optimizer, 0)
 
 
 def test_load_pretrained_explains_what_it_tried(monkeypatch):

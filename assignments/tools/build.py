@@ -29,7 +29,9 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parents[2]
+from course_lib.environment import repository_root
+
+ROOT = repository_root()
 ASSIGNMENTS = ROOT / "assignments"
 DEFAULT_OUT = ROOT / "build" / "assignments"
 OTTER = [sys.executable, "-m", "otter"]

@@ -39,11 +39,14 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from course_lib.environment import repository_root
+
+ROOT = repository_root()
 DEFAULT_BUILD = ROOT / "build" / "assignments"
 DEFAULT_OUT = ROOT / "build" / "grades"
 DEFAULT_TIMEOUT = 120.0
@@ -62,22 +65,30 @@ def autograder_zip(build: Path, assignment: str) -> Path:
     return zips[-1]
 
 
+def read_test_files(zip_path: Path) -> list:
+    """The test files of an autograder zip (``tests/*.py``, sorted by name), read by otter itself
+    (``otter.test_files.create_test_file``): the objects ``otter run`` grades with, each with ``.name``
+    (the question), ``.possible`` (its points) and ``.test_cases`` (each with ``.hidden``).
+
+    Raises ``ValueError`` naming the file when otter cannot read one."""
+    from otter.nbmeta_config import NBMetadataConfig
+    from otter.test_files import create_test_file
+
+    test_files = []
+    with zipfile.ZipFile(zip_path) as archive, tempfile.TemporaryDirectory() as folder:
+        for name in sorted(n for n in archive.namelist() if re.fullmatch(r"tests/[^/]+\.py", n)):
+            try:
+                test_files.append(create_test_file(archive.extract(name, folder), NBMetadataConfig()))
+            except Exception as error:  # noqa: BLE001 - otter raises several kinds; name the file
+                raise ValueError(f"{zip_path.name}:{name} is not a test file otter can read: "
+                                 f"{type(error).__name__}: {error}") from error
+    return test_files
+
+
 def questions_in(zip_path: Path) -> dict[str, float]:
-    """``{question: points}`` read from the test files in an autograder zip (the question list a
-    submission is scored on, even when grading it failed)."""
-    questions: dict[str, float] = {}
-    with zipfile.ZipFile(zip_path) as archive:
-        for name in sorted(archive.namelist()):
-            if not re.fullmatch(r"tests/[^/]+\.py", name):
-                continue
-            text = archive.read(name).decode("utf-8")
-            q = re.search(r'^name = "([^"]+)"', text, flags=re.M)
-            p = re.search(r"^points = ([0-9.]+)", text, flags=re.M)
-            if q is None or p is None:
-                raise ValueError(f"{zip_path.name}:{name} has no `name`/`points` line; every "
-                                 "question in a master notebook must set `points:`")
-            questions[q.group(1)] = float(p.group(1))
-    return questions
+    """``{question: points}`` from the test files in an autograder zip, with otter's own rules for
+    points (the question list a submission is scored on, even when grading it failed)."""
+    return {test_file.name: float(test_file.possible) for test_file in read_test_files(zip_path)}
 
 
 # --- one submission, in the child process -----------------------------------------------------

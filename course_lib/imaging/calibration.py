@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.calibration import calibration_curve
 
 THRESHOLD_RULES = ("youden", "equal_error", "accuracy", "f1")
 
@@ -125,6 +126,10 @@ def select_threshold(y_true, y_score, rules: tuple[str, ...] = ("default", "youd
 def reliability_table(y_true, y_prob, n_bins: int = 10) -> pd.DataFrame:
     """Predicted probability vs observed frequency of class 1 in ``n_bins`` equal-width bins.
 
+    The per-bin means come from :func:`sklearn.calibration.calibration_curve` (``strategy="uniform"``);
+    its bins are ``[0, 1/n]``, ``(1/n, 2/n]``, ..., ``((n-1)/n, 1]``: a probability that lies exactly on
+    an edge belongs to the bin below it. The counts are taken with that same rule.
+
     Returns:
         One row per non-empty bin: ``lower``, ``upper`` (bin edges), ``count``, ``mean_predicted``
         (average probability in the bin) and ``observed`` (share of class 1 in the bin). A calibrated
@@ -133,15 +138,12 @@ def reliability_table(y_true, y_prob, n_bins: int = 10) -> pd.DataFrame:
     if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 1:
         raise ValueError(f"n_bins must be a positive int, got {n_bins!r}")
     y_true, y_prob = _labels_and_scores(y_true, y_prob)
+    observed, mean_predicted = calibration_curve(y_true, y_prob, n_bins=n_bins, strategy="uniform", pos_label=1)
     edges = np.linspace(0.0, 1.0, n_bins + 1)
-    index = np.clip(np.digitize(y_prob, edges[1:-1], right=False), 0, n_bins - 1)
-    rows = []
-    for b in range(n_bins):
-        mask = index == b
-        if mask.any():
-            rows.append({"lower": edges[b], "upper": edges[b + 1], "count": int(mask.sum()),
-                         "mean_predicted": float(y_prob[mask].mean()), "observed": float(y_true[mask].mean())})
-    return pd.DataFrame(rows, columns=["lower", "upper", "count", "mean_predicted", "observed"])
+    counts = np.bincount(np.searchsorted(edges[1:-1], y_prob, side="left"), minlength=n_bins)
+    filled = np.flatnonzero(counts)  # calibration_curve leaves out empty bins, in the same order
+    return pd.DataFrame({"lower": edges[filled], "upper": edges[filled + 1], "count": counts[filled],
+                         "mean_predicted": mean_predicted, "observed": observed})
 
 
 def expected_calibration_error(y_true, y_prob, n_bins: int = 10) -> float:

@@ -22,6 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import DataLoader
 
 from course_lib.text.data import BucketBatchSampler, in_dataset_order, token_loader
@@ -170,23 +171,6 @@ class SentenceClassifier(nn.Module):
         return self
 
 
-def linear_warmup_decay(optimizer: torch.optim.Optimizer, total_steps: int, warmup_fraction: float = 0.1):
-    """A LambdaLR: the learning rate rises linearly from 0 over the first ``warmup_fraction`` of the
-    steps, then falls linearly to 0 at ``total_steps`` (step it every batch)."""
-    if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps < 1:
-        raise ValueError(f"total_steps must be a positive int, got {total_steps!r}")
-    if not 0 <= warmup_fraction < 1:
-        raise ValueError(f"warmup_fraction must be in [0, 1), got {warmup_fraction}")
-    warmup = max(1, int(round(warmup_fraction * total_steps)))
-
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
-
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-
-
 @torch.no_grad()
 def attention_maps(model, tokenizer, sentence: str, max_length: int = 64) -> tuple[list[str], torch.Tensor]:
     """WordPiece tokens of ``sentence`` and the encoder's attention weights, shape
@@ -286,12 +270,8 @@ def state_loader(states: Sequence[torch.Tensor], labels: Sequence[int], *, batch
     dataset = [(s, int(y)) for s, y in zip(states, labels)]
 
     def collate(items):
-        longest = max(len(s) for s, _ in items)
-        hidden = torch.zeros(len(items), longest, items[0][0].shape[1], dtype=items[0][0].dtype)
-        mask = torch.zeros(len(items), longest, dtype=torch.long)
-        for row, (s, _) in enumerate(items):
-            hidden[row, :len(s)] = s
-            mask[row, :len(s)] = 1
+        hidden = pad_sequence([s for s, _ in items], batch_first=True)  # zeros after each sentence
+        mask = pad_sequence([torch.ones(len(s), dtype=torch.long) for s, _ in items], batch_first=True)
         return {"hidden": hidden, "attention_mask": mask}, torch.tensor([y for _, y in items], dtype=torch.long)
 
     sampler = BucketBatchSampler([len(s) for s in states], batch_size, shuffle=shuffle, seed=seed)
