@@ -8,9 +8,11 @@ One module per job, each introduced in a notebook before it is imported here:
 - :mod:`course_lib.evaluation` — metrics and the multi-seed comparison table.
 - :mod:`course_lib.verdicts` — which of two models is better, computed from the run ("no clear winner").
 - :mod:`course_lib.holdout` — the sealed test split, opened once per model for the final evaluation.
+- :mod:`course_lib.arrays` — checking array arguments (the one place a list of numbers becomes a vector).
 - :mod:`course_lib.plotting` — the one plotting style and the course's standard figures.
-- :mod:`course_lib.results` — the results ledger and the cross-notebook scoreboard.
+- :mod:`course_lib.results` — the results ledger: writing, reading, rendering, the cross-notebook scoreboard.
 - :mod:`course_lib.report` — the generated results cell that ends every notebook.
+- :mod:`course_lib.exercises` — the exercises' self-check protocol; each outcome is data (``CheckResult``).
 
 Domain code lives in subpackages (``course_lib.imaging``, ``course_lib.finance``, ...).
 """

@@ -22,6 +22,7 @@ from course_lib.finance.baselines import (
     gbm_forecast,
     har_design,
     har_forecast,
+    level_ratio,
     log_har_qlike_forecast,
     naive_forecast,
     walk_forward_forecast,
@@ -53,7 +54,7 @@ from course_lib.finance.windows import Standardizer, make_windows
 __all__ = [
     "DMResult", "Fold", "LossDifference", "RecurrentRegressor", "Standardizer", "acf", "annualized_vol",
     "check_folds", "diebold_mariano", "dm_verdict", "ewma_forecast", "fit_log_har_qlike", "folds_from_dates",
-    "garch_forecast", "garman_klass_variance", "gbm_forecast", "har_design", "har_forecast", "load_sp500",
+    "garch_forecast", "garman_klass_variance", "gbm_forecast", "har_design", "har_forecast", "level_ratio", "load_sp500",
     "load_yfinance", "log_har_qlike_forecast", "log_returns", "long_run_variance", "loss_difference_interval",
     "make_features", "make_windows", "mse", "mse_series", "naive_forecast", "neural_forecast",
     "parkinson_variance", "qlike", "qlike_series", "realized_variance", "train_and_forecast",

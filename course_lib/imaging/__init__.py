@@ -28,10 +28,12 @@ from course_lib.imaging.data import (
     make_loader,
     positive_class_weight,
     splits_from_arrays,
+    stratified_subset,
 )
 from course_lib.imaging.features import hog_features
 from course_lib.imaging.gradcam import grad_cam, upsample_maps
 from course_lib.imaging.models import CompactCNN
+from course_lib.imaging.plots import image_grid, overlay_heatmaps, plot_reliability
 
 __all__ = [
     "CLASS_NAMES",
@@ -47,12 +49,16 @@ __all__ = [
     "flatten_pixels",
     "grad_cam",
     "hog_features",
+    "image_grid",
     "load_pneumoniamnist",
     "make_loader",
+    "overlay_heatmaps",
+    "plot_reliability",
     "positive_class_weight",
     "receptive_field",
     "reliability_table",
     "select_threshold",
     "splits_from_arrays",
+    "stratified_subset",
     "upsample_maps",
 ]

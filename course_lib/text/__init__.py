@@ -9,8 +9,9 @@ One module per job:
   masks, sinusoidal positional encodings.
 - :mod:`~course_lib.text.encoder` — a small transformer encoder classifier trained from scratch.
 - :mod:`~course_lib.text.pretrained` — all-MiniLM-L6-v2 (local package first, then the Hub), mean
-  pooling, frozen embeddings, a classification head and a warmup/decay schedule for fine-tuning, and
-  fine-tuning of the top layers on cached states of the frozen lower layers.
+  pooling, frozen embeddings, a classification head, and fine-tuning of the top layers on cached
+  states of the frozen lower layers (the warm-up/decay schedule is transformers'
+  ``get_linear_schedule_with_warmup``).
 - :mod:`~course_lib.text.plots` — attention heat maps, learning curves in training-set size.
 """
 
@@ -46,7 +47,6 @@ from course_lib.text.pretrained import (
     attention_maps,
     embed,
     embed_states,
-    linear_warmup_decay,
     load_pretrained,
     lower_layer_states,
     mean_pool,
@@ -59,7 +59,7 @@ from course_lib.text.pretrained import (
 __all__ = [
     "HUB_ID", "BucketBatchSampler", "MultiHeadAttention", "PretrainedText", "SentenceClassifier",
     "TopLayersClassifier", "TransformerClassifier", "WordVocabulary", "additive_mask", "attention_maps",
-    "dict_forward", "embed", "embed_states", "in_dataset_order", "linear_warmup_decay", "load_pretrained",
+    "dict_forward", "embed", "embed_states", "in_dataset_order", "load_pretrained",
     "load_sst2", "lower_layer_states", "mean_pool", "mean_pooling_parameters", "overlapping_rows", "run_layers",
     "state_loader",
     "padding_mask", "plot_attention", "plot_size_curves", "predict_positive",
