@@ -10,17 +10,11 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
+from course_lib.arrays import as_vector
+
 
 def _as_1d(values, name: str) -> np.ndarray:
-    if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
-        raise TypeError(f"{name} must be an array-like of numbers, got {type(values).__name__}")
-    array = np.asarray(values)
-    if array.ndim == 2 and array.shape[1] == 1:
-        array = array[:, 0]
-    if array.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (or (N, 1)), got shape {array.shape}")
-    if array.size == 0:
-        raise ValueError(f"{name} is empty")
+    array = as_vector(values, name)
     if not np.issubdtype(array.dtype, np.number) and array.dtype != bool:
         raise TypeError(f"{name} must hold numbers, got dtype {array.dtype}")
     if not np.all(np.isfinite(array.astype(float))):

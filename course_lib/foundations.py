@@ -18,6 +18,8 @@ from typing import Sequence
 
 import numpy as np
 
+from course_lib.arrays import as_vector
+
 Params = dict[str, np.ndarray]
 
 
@@ -40,13 +42,7 @@ def _check_inputs(X, name: str = "X") -> np.ndarray:
 
 
 def _check_targets(y, n: int, name: str = "y") -> np.ndarray:
-    if isinstance(y, (str, bytes)) or not hasattr(y, "__len__"):
-        raise TypeError(f"{name} must be a 1-D array of 0/1 labels, got {type(y).__name__}")
-    array = np.asarray(y)
-    if array.ndim == 2 and array.shape[1] == 1:
-        array = array[:, 0]
-    if array.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (N,), got shape {array.shape}")
+    array = as_vector(y, name, holding="0/1 labels")
     if len(array) != n:
         raise ValueError(f"X has {n} rows but {name} has {len(array)} labels")
     if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):

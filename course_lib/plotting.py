@@ -127,10 +127,19 @@ def plot_roc_curves(scores: Mapping[str, tuple], ax: plt.Axes | None = None,
         auc = skm.roc_auc_score(y_true, y_score)
         ax.plot(fpr, tpr, label=f"{name} (AUC {auc:.3f})", color=PALETTE[i % len(PALETTE)])
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1, label="chance")
-    ax.set_xlabel("false positive rate")
-    ax.set_ylabel("true positive rate")
+    return finish_unit_square(ax, xlabel="false positive rate", ylabel="true positive rate", title=title,
+                              legend_loc="lower right")
+
+
+def finish_unit_square(ax: plt.Axes, *, xlabel: str, ylabel: str, title: str, legend_loc: str) -> plt.Axes:
+    """Axes of two rates (ROC curve, reliability diagram): both from 0 to 1 at the same scale,
+    labelled, with a legend and a title; returns ``ax``."""
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
     ax.set_aspect("equal")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(loc=legend_loc, fontsize=8)
     ax.set_title(title)
     return ax
 

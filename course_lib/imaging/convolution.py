@@ -22,7 +22,9 @@ def _pair(value, name: str) -> tuple[int, int]:
     return int(value[0]), int(value[1])
 
 
-def _check(x: torch.Tensor, weight: torch.Tensor, bias, stride, padding):
+def _prepare(x: torch.Tensor, weight: torch.Tensor, bias, stride, padding):
+    """Check the arguments; return the zero-padded input ``(N, C_in, H + 2ph, W + 2pw)``, the zero
+    output ``(N, C_out, H_out, W_out)`` to fill, the strides and the kernel size."""
     if not isinstance(x, torch.Tensor) or x.ndim != 4:
         raise ValueError(f"x must be a tensor of shape (N, C_in, H, W), got {getattr(x, 'shape', type(x).__name__)}")
     if not isinstance(weight, torch.Tensor) or weight.ndim != 4:
@@ -39,7 +41,11 @@ def _check(x: torch.Tensor, weight: torch.Tensor, bias, stride, padding):
     out_h, out_w = (x.shape[2] + 2 * ph - kh) // sh + 1, (x.shape[3] + 2 * pw - kw) // sw + 1
     if out_h < 1 or out_w < 1:
         raise ValueError(f"kernel {kh}x{kw} is larger than the padded input {x.shape[2] + 2 * ph}x{x.shape[3] + 2 * pw}")
-    return (sh, sw), (ph, pw), (out_h, out_w)
+    return F.pad(x, (pw, pw, ph, ph)), x.new_zeros(x.shape[0], weight.shape[0], out_h, out_w), (sh, sw), (kh, kw)
+
+
+def _add_bias(out: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    return out if bias is None else out + bias.view(1, -1, 1, 1)
 
 
 def conv2d_loops(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
@@ -55,17 +61,13 @@ def conv2d_loops(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | Non
     Returns:
         ``(N, C_out, H_out, W_out)`` with ``H_out = (H + 2*ph - kH) // sh + 1`` (same for W).
     """
-    (sh, sw), (ph, pw), (out_h, out_w) = _check(x, weight, bias, stride, padding)
-    x_pad = F.pad(x, (pw, pw, ph, ph))
-    kh, kw = weight.shape[2:]
-    out = x.new_zeros(x.shape[0], weight.shape[0], out_h, out_w)
+    x_pad, out, (sh, sw), (kh, kw) = _prepare(x, weight, bias, stride, padding)
+    out_h, out_w = out.shape[2:]
     for i in range(out_h):
         for j in range(out_w):
             patch = x_pad[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw]         # (N, C_in, kH, kW)
             out[:, :, i, j] = (patch[:, None] * weight[None]).sum(dim=(2, 3, 4))  # (N, C_out)
-    if bias is not None:
-        out = out + bias.view(1, -1, 1, 1)
-    return out
+    return _add_bias(out, bias)
 
 
 def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
@@ -76,18 +78,14 @@ def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     Same arguments, shapes and result as :func:`conv2d_loops` (and ``F.conv2d``), but fast enough
     for real batches: ``kH * kW`` tensor operations instead of ``H_out * W_out``.
     """
-    (sh, sw), (ph, pw), (out_h, out_w) = _check(x, weight, bias, stride, padding)
-    x_pad = F.pad(x, (pw, pw, ph, ph))
-    kh, kw = weight.shape[2:]
-    out = x.new_zeros(x.shape[0], weight.shape[0], out_h, out_w)
+    x_pad, out, (sh, sw), (kh, kw) = _prepare(x, weight, bias, stride, padding)
+    out_h, out_w = out.shape[2:]
     for u in range(kh):
         for v in range(kw):
             # every output pixel's (u, v) neighbour at once: (N, C_in, H_out, W_out)
             shifted = x_pad[:, :, u:u + sh * (out_h - 1) + 1:sh, v:v + sw * (out_w - 1) + 1:sw]
             out += torch.einsum("nchw,oc->nohw", shifted, weight[:, :, u, v])
-    if bias is not None:
-        out = out + bias.view(1, -1, 1, 1)
-    return out
+    return _add_bias(out, bias)
 
 
 def receptive_field(layers: Sequence[tuple[int, int]]) -> list[int]:

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from course_lib.imaging.calibration import reliability_table
-from course_lib.plotting import PALETTE
+from course_lib.plotting import PALETTE, finish_unit_square
 
 
 def _as_images(images) -> np.ndarray:
@@ -21,27 +21,33 @@ def _as_images(images) -> np.ndarray:
     return array
 
 
+def _grid(n: int, titles, ncols: int, size: float, title: str | None):
+    """A figure of ``n`` image panels (axes off) in rows of ``ncols``; returns (figure, panels)."""
+    if titles is not None and len(titles) != n:
+        raise ValueError(f"got {len(titles)} titles for {n} images")
+    if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
+        raise ValueError(f"ncols must be a positive int, got {ncols!r}")
+    ncols = min(ncols, n)
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if title else 0)),
+                             squeeze=False, layout="constrained")
+    for ax in axes.flat:
+        ax.axis("off")
+    if title:
+        fig.suptitle(title)
+    return fig, list(axes.flat)[:n]
+
+
 def image_grid(images, titles: Sequence[str] | None = None, ncols: int = 8, size: float = 1.3,
                title: str | None = None, title_colors: Sequence[str] | None = None) -> plt.Figure:
     """Grey images in a grid, one optional title per image; returns the figure."""
     images = _as_images(images)
-    if titles is not None and len(titles) != len(images):
-        raise ValueError(f"got {len(titles)} titles for {len(images)} images")
-    if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
-        raise ValueError(f"ncols must be a positive int, got {ncols!r}")
-    ncols = min(ncols, len(images))
-    nrows = int(np.ceil(len(images) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if title else 0)),
-                             squeeze=False, layout="constrained")
-    for index, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if index < len(images):
-            ax.imshow(images[index], cmap="gray")
-            if titles is not None:
-                color = title_colors[index] if title_colors is not None else "black"
-                ax.set_title(titles[index], fontsize=8, fontweight="normal", color=color)
-    if title:
-        fig.suptitle(title)
+    fig, panels = _grid(len(images), titles, ncols, size, title)
+    for index, ax in enumerate(panels):
+        ax.imshow(images[index], cmap="gray")
+        if titles is not None:
+            color = title_colors[index] if title_colors is not None else "black"
+            ax.set_title(titles[index], fontsize=8, fontweight="normal", color=color)
     return fig
 
 
@@ -54,23 +60,14 @@ def overlay_heatmaps(images, heatmaps, titles: Sequence[str] | None = None, ncol
         raise ValueError(f"images {images.shape} and heatmaps {heatmaps.shape} must have the same shape")
     if not 0 <= alpha <= 1:
         raise ValueError(f"alpha must be in [0, 1], got {alpha}")
-    if titles is not None and len(titles) != len(images):
-        raise ValueError(f"got {len(titles)} titles for {len(images)} images")
-    ncols = min(ncols, len(images))
-    nrows = int(np.ceil(len(images) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if title else 0)),
-                             squeeze=False, layout="constrained")
-    for index, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if index < len(images):
-            heat = heatmaps[index]
-            peak = heat.max()
-            ax.imshow(images[index], cmap="gray")
-            ax.imshow(heat / peak if peak > 0 else heat, cmap="jet", alpha=alpha, vmin=0, vmax=1)
-            if titles is not None:
-                ax.set_title(titles[index], fontsize=8, fontweight="normal")
-    if title:
-        fig.suptitle(title)
+    fig, panels = _grid(len(images), titles, ncols, size, title)
+    for index, ax in enumerate(panels):
+        heat = heatmaps[index]
+        peak = heat.max()
+        ax.imshow(images[index], cmap="gray")
+        ax.imshow(heat / peak if peak > 0 else heat, cmap="jet", alpha=alpha, vmin=0, vmax=1)
+        if titles is not None:
+            ax.set_title(titles[index], fontsize=8, fontweight="normal")
     return fig
 
 
@@ -91,11 +88,5 @@ def plot_reliability(probabilities: dict, n_bins: int = 10, ax: plt.Axes | None 
                 label=name)
         ax.scatter(table["mean_predicted"], table["observed"], s=8 + 120 * table["count"] / table["count"].max(),
                    color=color, alpha=0.35)
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
-    ax.set_aspect("equal")
-    ax.set_xlabel("mean predicted probability of pneumonia")
-    ax.set_ylabel("observed share of pneumonia")
-    ax.legend(loc="upper left", fontsize=8)
-    ax.set_title(title)
-    return ax
+    return finish_unit_square(ax, xlabel="mean predicted probability of pneumonia",
+                              ylabel="observed share of pneumonia", title=title, legend_loc="upper left")
