@@ -243,11 +243,10 @@ def dataset_status(names: list[str] | None = None) -> "Any":
             warnings.simplefilter("ignore")
             try:
                 loaded = load_dataset(info, offline=True, allow_fallback=True, progressbar=False)
-                provenance, source = loaded.provenance, loaded.source
+                provenance, source, stand_in = loaded.provenance, loaded.source, loaded.is_stand_in
             except DataUnavailableError:
-                provenance, source = "unavailable", "no mirror, cache or fallback"
-        note = "stand-in: online, the real data would be downloaded" \
-            if provenance in ("bundled", "synthetic") and info.files else ""
+                provenance, source, stand_in = "unavailable", "no mirror, cache or fallback", False
+        note = "stand-in: online, the real data would be downloaded" if stand_in else ""
         rows.append({"dataset": name, "title": info.title, "provenance": provenance,
                      "source": source, "note": note, "licence": info.licence})
     return pd.DataFrame(rows)
