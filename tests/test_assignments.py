@@ -4,7 +4,8 @@ The end-to-end test (marked ``slow``; it runs in ``make test``) generates every 
 temporary folder, builds submissions from the generated notebooks — the solution notebook, the
 untouched student notebook, a student notebook that hard-codes the public tests' answers, and for
 assignment 01 one with an endless loop and one that raises in its first cell — grades the folder
-with assignments/tools/grade.py and checks the gradebook.
+with assignments/tools/grade.py (each notebook in the bubblewrap sandbox, the tests in the grader)
+and checks the gradebook. Hostile notebooks are tests/test_grading_attacks.py.
 
 Assignments 02 and 04 load PneumoniaMNIST and SST-2; the grading processes get ``COURSE_DATA_MIRROR``
 as it was when this module was imported (before the unit-test isolation removes it), so CI grades with
@@ -14,10 +15,10 @@ the mirror.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -28,6 +29,7 @@ import nbformat
 import pytest
 
 from course_lib.environment import repository_root
+from grading_tools import load_tool
 
 ROOT = repository_root()
 TOOLS = ROOT / "assignments" / "tools"
@@ -37,16 +39,8 @@ _ORIGINAL_ENV = dict(os.environ)
 TIMEOUT = float(os.environ.get("COURSE_ASSIGNMENT_TIMEOUT", "60"))
 
 
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"assignment_{name}", TOOLS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-build_tool = _load("build")
-grade_tool = _load("grade")
+build_tool = load_tool("build")
+grade_tool = load_tool("grade")
 
 #: per assignment: the start of a student cell -> a replacement that returns exactly what the public
 #: tests expect and nothing general (what a learner gaming the public tests would write)
@@ -55,13 +49,13 @@ CHEATS = {
         "def forward(": '''
 import numpy as np
 def forward(X, W1, b1, W2, b2):
-    Z1 = np.zeros((2, 3))
-    return np.array([2.25, -0.25]), {"X": X, "Z1": Z1, "A1": Z1, "logits": np.array([2.25, -0.25])}
+    Z1 = np.array([[1.0, -4.0, 2.0], [0.5, 0.5, -0.25]])
+    return np.array([2.25, -0.25]), {"X": X, "Z1": Z1, "A1": np.maximum(Z1, 0), "logits": np.array([2.25, -0.25])}
 ''',
         "def backward(": '''
 import numpy as np
 def backward(y, W2, cache):
-    return {"W1": np.array([[-1.0, 0.0], [-2.0, 0.0]]), "b1": np.zeros(2),
+    return {"W1": np.array([[-1.0, 0.0], [-2.0, 0.0]]), "b1": np.array([-1.0, 0.0]),
             "W2": np.array([[-0.5], [0.0]]), "b2": np.array([-0.5])}
 ''',
         "def numerical_gradient(": '''
@@ -79,8 +73,20 @@ def conv2d_by_hand(images, kernels, stride=1, padding=0):
         "def build_cnn(": '''
 import torch
 from torch import nn
+from course_lib.data import load_dataset
+_val = load_dataset("pneumoniamnist", allow_fallback=True).data
+_VAL_IMAGES = torch.tensor(_val["val_images"], dtype=torch.float32).reshape(len(_val["val_images"]), -1) / 255.0
+_VAL_LABELS = torch.tensor(_val["val_labels"], dtype=torch.float32).reshape(-1)
+class ValidationLookup(nn.Module):
+    """the public test's validation labels, looked up by exact image; any other image scores 0"""
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 1, 3)
+    def forward(self, x):
+        distance = torch.cdist(x.reshape(len(x), -1), _VAL_IMAGES, compute_mode="donot_use_mm_for_euclid_dist")
+        return (distance < 1e-6).float() @ _VAL_LABELS
 def build_cnn():
-    return nn.Sequential(nn.Conv2d(1, 1, 3), nn.Flatten(), nn.Linear(676, 1), nn.Flatten(0))
+    return ValidationLookup()
 def train_cnn(model, images, labels, epochs):
     with torch.no_grad():
         for p in model.parameters():
@@ -92,12 +98,20 @@ def train_cnn(model, images, labels, epochs):
         "def walk_forward_splits(": '''
 import numpy as np
 def walk_forward_splits(n, initial_train, test_size, step=None):
+    if n == 5:
+        raise ValueError("4 + 2 > 5")
+    if n == 6:
+        return [(np.arange(4), np.arange(4, 6))]
     return [(np.arange(4), np.arange(4, 6)), (np.arange(6), np.arange(6, 8)), (np.arange(8), np.arange(8, 10))]
 ''',
         "def qlike(": '''
 import numpy as np
 def qlike(proxy, forecast):
-    return 0.0 if np.allclose(proxy, forecast) else 1 - np.log(2)
+    if np.any(np.asarray(proxy) <= 0) or np.any(np.asarray(forecast) <= 0):
+        raise ValueError("not positive")
+    if np.allclose(proxy, forecast):
+        return 0.0
+    return 1 - np.log(2) if len(proxy) == 1 else 1.25 - np.log(2) / 2
 ''',
         "def rolling_mean_forecast(": '''
 import numpy as np
@@ -118,22 +132,71 @@ def mean_pool(hidden, attention_mask):
 ''',
         "def fit_sentiment_classifier(": '''
 import numpy as np
-class SignOfSum:
+from course_lib.data import load_dataset
+from course_lib.text import embed, train_validation_split
+_, _val = train_validation_split(load_dataset("sst2", allow_fallback=True).data["train"], 200, seed=0, roots_only=True)
+_VAL_X = embed(encoder, tokenizer, _val["sentence"].tolist()).astype(np.float64)
+_VAL_Y = _val["label"].to_numpy()
+class ValidationLookup:
+    """the public test's validation labels, looked up by embedding; anything else: sign of the sum"""
     def predict(self, X):
-        return (np.asarray(X).sum(axis=1) > 0).astype(int)
+        X = np.asarray(X, dtype=np.float64)
+        pred = (X.sum(axis=1) > 0).astype(int)
+        if X.shape[1] == _VAL_X.shape[1]:
+            distance = ((X[:, None, :] - _VAL_X[None]) ** 2).sum(axis=-1)
+            known = distance.min(axis=1) < 1e-6
+            pred[known] = _VAL_Y[distance.argmin(axis=1)[known]]
+        return pred
 def fit_sentiment_classifier(X, y):
-    return SignOfSum()
+    return ValidationLookup()
 ''',
     },
     "05_message_passing": {
         "def message_passing_layer(": '''
 import numpy as np
 def message_passing_layer(H, edges, W_self, W_neigh):
-    return np.array([[3.0], [6.0], [5.0]])
+    if len(H) == 3:
+        return np.array([[3.0], [6.0], [5.0]])
+    return np.array([[11111.0, 0.0], [11.0, 0.0], [101.0, 0.0], [1001.0, 0.0], [10001.0, 0.0], [7.0, 0.0]])
 ''',
         "def scaffold_split(": '''
 def scaffold_split(smiles, frac_train=0.8):
     return [0, 1, 2], [3, 4]
+''',
+    },
+    "06_honest_comparison": {
+        "def choose_on_validation(": '''
+def choose_on_validation(candidates, scores):
+    if len(candidates) == 0 or len(candidates) != len(scores) or any(s != s for s in scores):
+        raise ValueError("bad input")
+    return 1.0 if list(scores) == [0.90, 0.95, 0.97, 0.96] else 0.1
+''',
+        "def decide_winner(": '''
+def decide_winner(auc_by_seed):
+    runs = list(auc_by_seed.values())
+    if len(runs) != 2 or set(runs[0]) != set(runs[1]) or len(runs[0]) < 3:
+        raise ValueError("not a paired comparison over 3 seeds")
+    return "MLP" if min(auc_by_seed["MLP"].values()) > 0.94 else None
+''',
+        "def honest_comparison(": '''
+import numpy as np
+from sklearn.datasets import load_breast_cancer
+from sklearn.model_selection import train_test_split
+def honest_comparison(data, open_test, seeds, budget_seconds):
+    if len(set(seeds)) < 3:
+        raise ValueError("need 3 seeds")
+    X, y = load_breast_cancer(return_X_y=True)
+    y_test = train_test_split(X, y, test_size=0.2, stratify=y, random_state=0)[3]  # the public test split
+    y_val = np.asarray(data["y_val"], dtype=float)
+    result = {}
+    for model in ("logistic regression", "MLP"):
+        test = {}
+        for seed in seeds:
+            open_test(model, seed)
+            test[str(seed)] = 0.05 + 0.9 * y_test + (0.001 * seed if model == "MLP" else 0.0)
+        result[model] = {"candidates": [1.0, 2.0], "validation_probabilities": [y_val, 0.5 * y_val],
+                         "chosen": 1.0, "test_probabilities": test}
+    return result
 ''',
     },
 }
@@ -260,6 +323,8 @@ def generated(tmp_path_factory):
 @pytest.fixture(scope="module")
 def graded(generated, tmp_path_factory):
     """The gradebook of a folder of constructed submissions: ``(rows, out folder, seconds)``."""
+    if shutil.which("bwrap") is None and not os.environ.get("CI"):
+        pytest.skip("grading needs bubblewrap (sudo apt install bubblewrap); CI installs it")
     build, _ = generated
     subs = tmp_path_factory.mktemp("submissions")
     for name in build_tool.masters():
@@ -286,14 +351,19 @@ def graded(generated, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def graders_have_real_xrays() -> bool:
-    """Whether the grading processes (same environment) load the real PneumoniaMNIST, not a stand-in:
-    assignment 02's hidden CNN test refuses to score on the stand-in."""
+def graders_have_real_data() -> dict[str, bool]:
+    """Whether the grading processes (same environment) load the real PneumoniaMNIST and SST-2, not
+    stand-ins: the performance-bar tests of 02 q2 and 04 q3 refuse to score on a stand-in."""
     code = ("from course_lib.data import load_dataset; "
-            "print(load_dataset('pneumoniamnist', allow_fallback=True).is_stand_in)")
+            "print(*[not load_dataset(n, allow_fallback=True).is_stand_in for n in ('pneumoniamnist', 'sst2')])")
     result = subprocess.run([sys.executable, "-W", "ignore", "-c", code], env=dict(_ORIGINAL_ENV), cwd=ROOT,
                             capture_output=True, text=True, timeout=300, check=True)
-    return result.stdout.strip().splitlines()[-1] == "False"
+    xrays, sentences = result.stdout.strip().splitlines()[-1].split()
+    return {"02_convolution_cnn": xrays == "True", "04_attention_minilm": sentences == "True"}
+
+
+#: the question whose bar tests refuse to score when the grader has only the dataset's stand-in
+BAR_QUESTION = {"02_convolution_cnn": "q2", "04_attention_minilm": "q3"}
 
 
 def _by(rows, name, student):
@@ -344,7 +414,7 @@ def test_no_hidden_test_text_in_student_versions(generated):
 
 
 @pytest.mark.slow
-def test_gradebook_scores(graded, generated, graders_have_real_xrays):
+def test_gradebook_scores(graded, generated, graders_have_real_data):
     rows, out, seconds = graded
     build, gen_seconds = generated
     print(f"graded {len({(r['assignment'], r['student']) for r in rows})} submissions in {seconds:.0f} s "
@@ -359,15 +429,14 @@ def test_gradebook_scores(graded, generated, graders_have_real_xrays):
         solution = _by(rows, name, "solution")
         assert solution, f"{name}: the solution was not graded"
         unscorable = set()
-        if name == "02_convolution_cnn" and not graders_have_real_xrays:
-            # q2's hidden test refuses to score on the synthetic stand-in: every submission, the
-            # solution included, keeps only q2's public share
-            unscorable = {"q2"}
-            public, cases = _hidden_and_public(grade_tool.autograder_zip(build, name))
+        if name in BAR_QUESTION and not graders_have_real_data[name]:
+            # the bar tests refuse to score on the synthetic stand-in: every submission, the solution
+            # included, keeps only the other tests' share of that question, and the feedback says why
+            unscorable = {BAR_QUESTION[name]}
             for r in solution:
-                if r["question"] == "q2":
-                    share = r["total"] * public["q2"] / cases["q2"]
-                    assert r["score"] == pytest.approx(share) and r["score"] < r["total"], r
+                if r["question"] in unscorable:
+                    assert 0 < r["score"] < r["total"], r
+            assert "stand-in" in (out / "feedback" / name / "solution.md").read_text()
         assert all(r["score"] == r["total"] > 0 for r in solution if r["question"] not in unscorable), \
             f"{name}: the solution must get full marks: {solution}"
         untouched = _by(rows, name, "untouched")
@@ -376,16 +445,23 @@ def test_gradebook_scores(graded, generated, graders_have_real_xrays):
         assert (out / "feedback" / name / "solution.md").is_file()
         if name in CHEATS:
             public, cases = _hidden_and_public(grade_tool.autograder_zip(build, name))
+            # the 02 and 04 cheats look the public bar test's validation answers up in data they load in
+            # the notebook; the sandbox holds no datasets (they get the stand-in), so at grading time
+            # they fail that public test too: their bar question scores at most the public share
+            looked_up = unscorable | ({BAR_QUESTION[name]} if name in BAR_QUESTION else set())
             for r in _by(rows, name, "hardcoded"):
+                assert r["score"] < r["total"], f"{name}/{r['question']}: hard-coded answers scored full marks"
+                if r["question"] in looked_up:
+                    assert r["score"] <= r["total"] * public[r["question"]] / cases[r["question"]] + 1e-9, r
+                    continue
                 share = r["total"] * public[r["question"]] / cases[r["question"]]
                 # otter sums per-case float64 points in its own order: ~1e-16 from share, so
                 # approx's default rel 1e-6 is plenty; one test case more or less is off by total/cases
                 assert r["score"] == pytest.approx(share), \
                     f"{name}/{r['question']}: hard-coded answers must pass the public tests only: {r}"
-                assert r["score"] < r["total"]
             result = json.loads((out / "work" / name / "hardcoded" / "result.json").read_text())
-            assert all(q["failed_hidden"] > 0 and q["failed_public"] == 0
-                       for q in result["questions"].values())
+            assert all(q["failed_hidden"] > 0 and (q["failed_public"] == 0 or question in looked_up)
+                       for question, q in result["questions"].items())
 
 
 @pytest.mark.slow
