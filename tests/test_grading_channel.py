@@ -221,6 +221,20 @@ needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None and not os.enviro
 
 
 @needs_bwrap
+def test_scratch_folders_never_hide_the_python_installation(tmp_path, monkeypatch):
+    # bubblewrap mounts in order: a venv or clone under /tmp (a fresh CI clone) or under the sandbox's
+    # home must be bound after the tmpfs that would otherwise cover it
+    python_paths = [tmp_path / "clone" / ".venv", Path(sandbox.SANDBOX_HOME) / "repo" / "course_lib"]
+    monkeypatch.setattr(sandbox, "_python_paths", lambda: python_paths)
+    cmd = sandbox.bwrap_command(tmp_path, "nb.ipynb", 3, 4, sandbox.Limits())
+    tmpfs = [i for i, arg in enumerate(cmd) if arg == "--tmpfs"]
+    assert {cmd[i + 1] for i in tmpfs} == {"/tmp", sandbox.SANDBOX_HOME}
+    for path in python_paths:
+        bind = next(i for i, arg in enumerate(cmd[:-1]) if arg == "--ro-bind" and cmd[i + 1] == str(path))
+        assert bind > max(tmpfs), f"{path} is bound before a tmpfs that covers it"
+
+
+@needs_bwrap
 def test_sandbox_confines_a_notebook(tmp_path):
     staging = tmp_path / "staging"
     staging.mkdir()

@@ -90,7 +90,7 @@ def sandbox_environment() -> dict[str, str]:
     """The whole environment of the sandboxed process."""
     env = {
         "HOME": SANDBOX_HOME, "USER": "student", "LANG": "C.UTF-8", "TMPDIR": "/tmp",
-        "PATH": f"{Path(sys.prefix) / 'bin'}:/usr/local/bin:/usr/bin:/bin",
+        "PATH": f"{Path(sys.prefix).resolve() / 'bin'}:/usr/local/bin:/usr/bin:/bin",
         "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/matplotlib",
         "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "PYTHONUNBUFFERED": "1", "PYTHONPATH": SANDBOX_GRADER,
         "COURSE_OFFLINE": "1", "COURSE_DATA_DIR": f"{SANDBOX_HOME}/data",
@@ -116,19 +116,21 @@ def bwrap_command(staging: Path, notebook_name: str, read_fd: int, write_fd: int
             cmd += ["--ro-bind", str(path), str(path)]
     for name in ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "fonts", "alternatives"):
         cmd += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
-    for path in _python_paths():
-        cmd += ["--ro-bind", str(path), str(path)]
+    # the scratch folders first: bubblewrap mounts in order, and the Python installation or the
+    # repository may themselves live under /tmp or /home (a clone in /tmp must not be hidden)
     cmd += ["--proc", "/proc", "--dev", "/dev",
             "--size", str(limits.scratch_bytes), "--tmpfs", "/tmp",
-            "--size", str(limits.scratch_bytes), "--tmpfs", SANDBOX_HOME,
-            "--ro-bind", str(TOOLS / "worker.py"), f"{SANDBOX_GRADER}/worker.py",
+            "--size", str(limits.scratch_bytes), "--tmpfs", SANDBOX_HOME]
+    for path in _python_paths():
+        cmd += ["--ro-bind", str(path), str(path)]
+    cmd += ["--ro-bind", str(TOOLS / "worker.py"), f"{SANDBOX_GRADER}/worker.py",
             "--ro-bind", str(TOOLS / "channel.py"), f"{SANDBOX_GRADER}/channel.py",
             "--ro-bind", str(staging), SANDBOX_SUBMISSION,
             "--remount-ro", "/",  # the folders bwrap made for the mount points are not scratch space
             "--chdir", SANDBOX_HOME]
     for key, value in sandbox_environment().items():
         cmd += ["--setenv", key, value]
-    cmd += [str(Path(sys.prefix) / "bin" / "python"), f"{SANDBOX_GRADER}/worker.py",
+    cmd += [str(Path(sys.prefix).resolve() / "bin" / "python"), f"{SANDBOX_GRADER}/worker.py",
             SANDBOX_SUBMISSION, notebook_name, str(read_fd), str(write_fd)]
     return cmd
 
