@@ -84,45 +84,40 @@ def test_deep_nesting_is_refused():
         channel.from_wire(value)
 
 
-def test_oversized_message_is_refused():
+@pytest.fixture
+def pipe():
+    """A fresh pipe ``(read_fd, write_fd)``, closed after the test."""
     read_fd, write_fd = os.pipe()
-    try:
-        os.write(write_fd, (10**9).to_bytes(8, "big"))
-        with pytest.raises(channel.ChannelError, match="refused a message"):
-            channel.PipeTransport(read_fd, write_fd, max_bytes=1000).receive()
-    finally:
-        os.close(read_fd)
-        os.close(write_fd)
+    yield read_fd, write_fd
+    os.close(read_fd)
+    os.close(write_fd)
 
 
-def test_a_message_of_many_containers_is_refused():
-    read_fd, write_fd = os.pipe()
-    try:
-        transport = channel.PipeTransport(read_fd, write_fd)
-        # the message is larger than a pipe's buffer: send it from a thread while this one reads
-        sender = threading.Thread(target=transport.send, args=([[]] * (channel.MAX_CONTAINERS + 1),))
-        sender.start()
-        with pytest.raises(channel.ChannelError, match="lists and objects"):
-            transport.receive()
-        sender.join(timeout=10)
-        assert not sender.is_alive()
-    finally:
-        os.close(read_fd)
-        os.close(write_fd)
+def test_oversized_message_is_refused(pipe):
+    read_fd, write_fd = pipe
+    os.write(write_fd, (10**9).to_bytes(8, "big"))
+    with pytest.raises(channel.ChannelError, match="refused a message"):
+        channel.PipeTransport(read_fd, write_fd, max_bytes=1000).receive()
 
 
-def test_reading_keeps_to_the_deadline():
-    read_fd, write_fd = os.pipe()
-    try:
-        transport = channel.PipeTransport(read_fd, write_fd)
-        transport.time_left = 0.2
-        start = time.monotonic()
-        with pytest.raises(channel.ChannelTimeout):
-            transport.receive()
-        assert time.monotonic() - start < 2
-    finally:
-        os.close(read_fd)
-        os.close(write_fd)
+def test_a_message_of_many_containers_is_refused(pipe):
+    transport = channel.PipeTransport(*pipe)
+    # the message is larger than a pipe's buffer: send it from a thread while this one reads
+    sender = threading.Thread(target=transport.send, args=([[]] * (channel.MAX_CONTAINERS + 1),))
+    sender.start()
+    with pytest.raises(channel.ChannelError, match="lists and objects"):
+        transport.receive()
+    sender.join(timeout=10)
+    assert not sender.is_alive()
+
+
+def test_reading_keeps_to_the_deadline(pipe):
+    transport = channel.PipeTransport(*pipe)
+    transport.time_left = 0.2
+    start = time.monotonic()
+    with pytest.raises(channel.ChannelTimeout):
+        transport.receive()
+    assert time.monotonic() - start < 2
 
 
 # --- proxies ----------------------------------------------------------------------------------------
