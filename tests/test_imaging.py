@@ -497,3 +497,45 @@ def test_plots_draw_and_validate():
     ax = plot_reliability({"model": ([0, 1, 1, 0], [0.1, 0.8, 0.6, 0.3])})
     assert len(ax.lines) == 2
     plt.close("all")
+
+
+# ------------------------------------------------------------------ the architecture figure (issue 13)
+def test_feature_map_shapes_follow_the_compact_cnn():
+    from course_lib.imaging.diagrams import feature_map_shapes
+
+    model = CompactCNN()
+    model.train()
+    stages = feature_map_shapes(model)
+    assert model.training, "feature_map_shapes must restore the model's mode"
+    assert [s.shape for s in stages] == [(1, 28, 28), (16, 28, 28), (16, 14, 14), (32, 14, 14), (32, 7, 7),
+                                         (64, 7, 7), (64, 7, 7), (64,), (1,)]
+    # the receptive fields are receptive_field()'s for conv-pool-conv-pool-conv-conv (integers: exact)
+    assert [s.receptive_field for s in stages[1:7]] == receptive_field([(3, 1), (2, 2), (3, 1), (2, 2), (3, 1),
+                                                                        (3, 1)])
+    assert stages[-2].label == "global average pooling" and stages[-2].receptive_field is None
+    # the shapes are those of a real forward pass, for another input size too
+    small = feature_map_shapes(CompactCNN(channels=(8, 4), convs_per_stage=(1, 1)), input_shape=(1, 12, 12))
+    assert [s.shape for s in small] == [(1, 12, 12), (8, 12, 12), (8, 6, 6), (4, 6, 6), (4,), (1,)]
+    with pytest.raises(TypeError, match="features"):
+        feature_map_shapes(nn.Linear(3, 1))
+
+
+def test_architecture_figure_has_its_labelled_parts():
+    from course_lib.imaging.diagrams import plot_cnn_architecture
+
+    figure = plot_cnn_architecture(CompactCNN())
+    try:
+        assert isinstance(figure, matplotlib.figure.Figure)
+        texts = [t.get_text() for ax in figure.axes for t in ax.texts]
+        for shape in ("1 × 28 × 28", "16 × 28 × 28", "16 × 14 × 14", "32 × 7 × 7", "64 × 7 × 7", "64", "1"):
+            assert shape in texts, f"no label {shape!r} in {texts}"
+        assert sum("max pool 2×2" in t for t in texts) == 2
+        assert sum(t.startswith("conv 3×3") for t in texts) == 4
+        assert any("pooling" in t for t in texts) and any("linear" in t for t in texts)
+        assert [t for t in texts if t.startswith("RF ")] == ["RF 3 px", "RF 4 px", "RF 8 px", "RF 10 px",
+                                                               "RF 18 px", "RF 26 px"]
+        legend = figure.axes[1].get_legend()
+        assert legend is not None and "receptive field" in legend.get_title().get_text()
+        assert [t.get_text() for t in legend.get_texts()] == ["3 px", "4 px", "8 px", "10 px", "18 px", "26 px"]
+    finally:
+        plt.close(figure)
