@@ -69,7 +69,7 @@ def _reference_output_size(n: int, kernel: int, stride: int, padding: int) -> in
 
 
 #: (n, kernel, stride, padding) where n + 2p - k is NOT a multiple of the stride: the floor matters.
-NOT_EXACT_CASES = ((28, 3, 2, 0), (7, 2, 2, 0), (10, 3, 3, 1), (5, 4, 3, 0), (27, 4, 2, 1), (9, 3, 4, 0))
+NOT_EXACT_CASES = ((28, 3, 2, 0), (7, 2, 2, 0), (11, 3, 3, 1), (5, 4, 3, 0), (27, 4, 2, 1), (9, 3, 4, 0))
 #: Cases that divide exactly (the notebook's own layers among them).
 EXACT_CASES = ((28, 3, 1, 1), (28, 2, 2, 0), (27, 3, 2, 1), (7, 5, 3, 2), (1, 1, 1, 0))
 
