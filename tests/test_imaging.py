@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import warnings
+from pathlib import Path
 
 import matplotlib
 
@@ -497,3 +499,127 @@ def test_plots_draw_and_validate():
     ax = plot_reliability({"model": ([0, 1, 1, 0], [0.1, 0.8, 0.6, 0.3])})
     assert len(ax.lines) == 2
     plt.close("all")
+
+
+# ------------------------------------------------------------------ the architecture figure (issue 13)
+def test_feature_map_shapes_follow_the_compact_cnn():
+    from course_lib.imaging.diagrams import feature_map_shapes
+
+    model = CompactCNN()
+    model.train()
+    stages = feature_map_shapes(model)
+    assert model.training, "feature_map_shapes must restore the model's mode"
+    assert [s.shape for s in stages] == [(1, 28, 28), (16, 28, 28), (16, 14, 14), (32, 14, 14), (32, 7, 7),
+                                         (64, 7, 7), (64, 7, 7), (64,), (1,)]
+    # the receptive fields are receptive_field()'s for conv-pool-conv-pool-conv-conv (integers: exact)
+    assert [s.receptive_field for s in stages[1:7]] == receptive_field([(3, 1), (2, 2), (3, 1), (2, 2), (3, 1),
+                                                                        (3, 1)])
+    assert stages[-2].label == "global average pooling" and stages[-2].receptive_field is None
+    # the shapes are those of a real forward pass, for another input size too
+    small = feature_map_shapes(CompactCNN(channels=(8, 4), convs_per_stage=(1, 1)), input_shape=(1, 12, 12))
+    assert [s.shape for s in small] == [(1, 12, 12), (8, 12, 12), (8, 6, 6), (4, 6, 6), (4,), (1,)]
+    with pytest.raises(TypeError, match="features"):
+        feature_map_shapes(nn.Linear(3, 1))
+
+
+def test_architecture_figure_has_its_labelled_parts():
+    from course_lib.imaging.diagrams import plot_cnn_architecture
+
+    figure = plot_cnn_architecture(CompactCNN())
+    try:
+        assert isinstance(figure, matplotlib.figure.Figure)
+        texts = [t.get_text() for ax in figure.axes for t in ax.texts]
+        for shape in ("1 × 28 × 28", "16 × 28 × 28", "16 × 14 × 14", "32 × 7 × 7", "64 × 7 × 7", "64", "1"):
+            assert shape in texts, f"no label {shape!r} in {texts}"
+        assert sum("max pool 2×2" in t for t in texts) == 2
+        assert sum(t.startswith("conv 3×3") for t in texts) == 4
+        assert any("pooling" in t for t in texts) and any("linear" in t for t in texts)
+        assert [t for t in texts if t.startswith("RF ")] == ["RF 3 px", "RF 4 px", "RF 8 px", "RF 10 px",
+                                                               "RF 18 px", "RF 26 px"]
+        legend = figure.axes[1].get_legend()
+        assert legend is not None and "receptive field" in legend.get_title().get_text()
+        assert [t.get_text() for t in legend.get_texts()] == ["3 px", "4 px", "8 px", "10 px", "18 px", "26 px"]
+    finally:
+        plt.close(figure)
+
+
+# ------------------------------------------------------------------ the notebook's from-scratch cells (issue 13)
+# Notebook 02 writes convolution, Grad-CAM and the Youden threshold rule in readable code, checks them
+# against the libraries and then imports course_lib's versions. These tests run the notebook's cells
+# (found by their first line, "# from-scratch: <name>") and keep them in agreement with course_lib.
+NOTEBOOK_02 = Path(__file__).resolve().parent.parent / "notebooks" / "02_cnn_medical_imaging.ipynb"
+
+
+def notebook_from_scratch(*markers: str) -> dict:
+    """Execute the notebook's code cells marked ``# from-scratch: <marker>`` (in notebook order) in a
+    namespace with the notebook's basic imports; return the namespace."""
+    cells = json.loads(NOTEBOOK_02.read_text(encoding="utf-8"))["cells"]
+    namespace = {"np": np, "torch": torch, "F": F}
+    for marker in markers:
+        sources = ["".join(cell["source"]) for cell in cells if cell["cell_type"] == "code"
+                   and "".join(cell["source"]).startswith(f"# from-scratch: {marker}\n")]
+        assert len(sources) == 1, f"notebook 02 must have exactly one cell marked '# from-scratch: {marker}'"
+        exec(compile(sources[0], f"{NOTEBOOK_02.name}[{marker}]", "exec"), namespace)
+    return namespace
+
+
+@pytest.mark.parametrize("stride,padding", [(1, 0), (1, 1), (2, 0), (2, 1), (3, 2)])
+def test_notebook_convolutions_agree_with_course_lib(stride, padding):
+    cells = notebook_from_scratch("conv2d", "conv2d_unfold")
+    generator = torch.Generator().manual_seed(stride * 10 + padding)
+    x = torch.randn(2, 3, 9, 11, generator=generator, dtype=torch.float64)
+    weight = torch.randn(4, 3, 3, 3, generator=generator, dtype=torch.float64)
+    bias = torch.randn(4, generator=generator, dtype=torch.float64)
+    reference = conv2d(x, weight, bias, stride=stride, padding=padding)
+    for name in ("conv2d_loops", "conv2d_unfold"):
+        ours = cells[name](x, weight, bias, stride=stride, padding=padding)
+        assert ours.shape == reference.shape, name
+        # float64, 27 products per output summed in different orders: ~1e-15 relative; 1e-10 leaves
+        # margin on any CPU, while a wrong index or a flipped kernel errs by ~1
+        torch.testing.assert_close(ours, reference, rtol=1e-10, atol=1e-10, msg=name)
+    assert torch.equal(cells["conv2d_loops"](x, weight), cells["conv2d_loops"](x, weight))  # no hidden state
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_notebook_grad_cam_agrees_with_course_lib(seed):
+    cells = notebook_from_scratch("grad_cam")
+    torch.manual_seed(seed)
+    model = CompactCNN().double().eval()
+    images = torch.randn(5, 1, 28, 28, dtype=torch.float64)
+    ours = cells["grad_cam_by_hand"](model, model.last_conv, images)
+    reference = grad_cam(model, model.last_conv, images, target_class=1)
+    assert ours.shape == reference.shape == (5, 7, 7)
+    assert not ours.requires_grad and (ours >= 0).all()
+    # float64, the same gradients and sums in the same order up to reduction order: ~1e-15 relative;
+    # 1e-9 absolute on maps of size ~1 leaves margin, while a wrong weight or a missing ReLU errs by ~1
+    torch.testing.assert_close(ours, reference, rtol=1e-9, atol=1e-9)
+    assert not model.last_conv._forward_hooks, "the notebook's Grad-CAM must remove its forward hook"
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_notebook_youden_threshold_agrees_with_course_lib(seed):
+    from sklearn.metrics import roc_curve
+
+    cells = notebook_from_scratch("youden_threshold")
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, size=200)
+    p = np.round(np.clip(rng.normal(0.4 + 0.2 * y, 0.2), 0, 1), 2)       # ties, like real scores
+    threshold, balanced = cells["youden_threshold"](y, p)
+    # float64, the same candidates and ratios: equal up to rounding (~1e-16); 1e-12 leaves margin, and one
+    # image more or less on either side changes the balanced accuracy by >= 1/200
+    assert abs(threshold - choose_threshold(y, p, "youden")) <= 1e-12
+    fpr, tpr, _ = roc_curve(y, p)
+    assert abs((2 * balanced - 1) - (tpr - fpr).max()) <= 1e-12
+    predicted = p >= threshold
+    assert abs(balanced - 0.5 * (predicted[y == 1].mean() + (~predicted[y == 0]).mean())) <= 1e-12
+
+
+def test_output_size_reference_of_the_exercise_check_matches_torch():
+    from course_lib.checks.cnn import EXACT_CASES, NOT_EXACT_CASES, _reference_output_size
+
+    for n, kernel, stride, padding in NOT_EXACT_CASES + EXACT_CASES:
+        shape = F.conv2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, kernel, kernel), stride=stride,
+                         padding=padding).shape[-1]
+        assert _reference_output_size(n, kernel, stride, padding) == shape   # ints: exact
+    # the non-exact cases are what catches the formula without the floor
+    assert all((n + 2 * p - k) % s for n, k, s, p in NOT_EXACT_CASES)

@@ -8,6 +8,7 @@
 - :mod:`course_lib.imaging.calibration` — threshold choice on validation, reliability statistics.
 - :mod:`course_lib.imaging.gradcam` — Grad-CAM heat maps.
 - :mod:`course_lib.imaging.plots` — image grids, heat-map overlays, reliability diagrams.
+- :mod:`course_lib.imaging.diagrams` — the figure of the CNN: feature-map shapes and receptive fields.
 """
 
 from course_lib.imaging.calibration import (
@@ -18,6 +19,7 @@ from course_lib.imaging.calibration import (
     select_threshold,
 )
 from course_lib.imaging.convolution import conv2d, conv2d_loops, receptive_field
+from course_lib.imaging.diagrams import feature_map_shapes, plot_cnn_architecture
 from course_lib.imaging.data import (
     CLASS_NAMES,
     ImageSplits,
@@ -46,6 +48,7 @@ __all__ = [
     "conv2d",
     "conv2d_loops",
     "expected_calibration_error",
+    "feature_map_shapes",
     "flatten_pixels",
     "grad_cam",
     "hog_features",
@@ -53,6 +56,7 @@ __all__ = [
     "load_pneumoniamnist",
     "make_loader",
     "overlay_heatmaps",
+    "plot_cnn_architecture",
     "plot_reliability",
     "positive_class_weight",
     "receptive_field",
