@@ -535,3 +535,27 @@ def test_unrolled_figure_draws_one_box_per_step_and_rejects_bad_steps():
     for bad in (1, 9, 2.5, True):
         with pytest.raises(ValueError, match="steps"):
             rnn_unrolled_figure(steps=bad)
+
+
+def test_validation_as_test_forecasts_the_validation_days_from_earlier_days_only():
+    from course_lib.finance import validation_as_test
+
+    fold = Fold(train=(5, 100), val=(100, 150), test=(150, 200))
+    tuning = validation_as_test(fold)
+    assert tuning.test == fold.val and tuning.train[0] == fold.train[0] and tuning.val[1] == fold.val[0]
+    with pytest.raises(ValueError, match="fewer than 2 training days"):
+        validation_as_test(Fold(train=(0, 1), val=(1, 5), test=(5, 9)))
+    with pytest.raises(TypeError, match="Fold"):
+        validation_as_test((0, 10))
+
+
+def test_check_inputs_are_fresh_but_reproducible_from_their_seed():
+    from course_lib.checks._common import fresh_rng
+    from course_lib.checks.volatility import synthetic_features
+
+    first = synthetic_features(fresh_rng(7)[0], 300)
+    again = synthetic_features(fresh_rng(7)[0], 300)
+    other = synthetic_features(fresh_rng(8)[0], 300)
+    pd.testing.assert_frame_equal(first, again)  # same seed, same code: bit-for-bit
+    assert not np.allclose(first["ret"], other["ret"])
+    assert (first["rv"] > 0).all() and np.isfinite(first.to_numpy()).all()
