@@ -97,10 +97,11 @@ def _best(scores: dict) -> float:
     return min(scores, key=scores.get)
 
 
-def _tuning_problem(rng: np.random.Generator, attempts: int = 200):
+def _tuning_problem(rng: np.random.Generator, attempts: int = 400, avoid_positions=()):
     """Synthetic features, a fold and candidates where the validation choice is unambiguous and differs
     from every shortcut: the test-window choice, the train-window choice, the MSE choice, the choice
-    with QLIKE's arguments swapped, the largest QLIKE, 0.94, and the smallest and largest candidate."""
+    with QLIKE's arguments swapped, the largest QLIKE, 0.94, and the smallest and largest candidate;
+    its position in the (sorted) candidates is not one of ``avoid_positions``."""
     for _ in range(attempts):
         n_train, n_val, n_test = (int(rng.integers(300, 500)), int(rng.integers(150, 260)),
                                   int(rng.integers(150, 260)))
@@ -125,7 +126,7 @@ def _tuning_problem(rng: np.random.Generator, attempts: int = 200):
                                      loss=lambda proxy, forecast: qlike(forecast, proxy))),
             max(val, key=val.get), candidates[0], candidates[-1],
         }
-        if best not in shortcuts:
+        if best not in shortcuts and candidates.index(best) not in avoid_positions:
             return features, fold, candidates, val
     raise RuntimeError("could not build a tuning problem that separates the shortcuts; report this bug")
 
@@ -135,14 +136,27 @@ def check_choose_lambda(choose_lambda, *, seed=None) -> None:
     ``fold``'s *validation* days have the lowest QLIKE (forecast with ``ewma_forecast`` on
     ``validation_as_test(fold)``).
 
-    Inputs: a synthetic GARCH series whose dynamics change between the training, validation and test
-    windows, a fold with fresh window lengths and 5–7 fresh candidates; the draw is kept only if the
-    validation choice differs from every shortcut (see :func:`_tuning_problem`), so guessing a
-    constant, a position in the list, scoring on the test or training window, using MSE or swapping
-    QLIKE's arguments all fail.
+    Inputs: three problems, each a synthetic GARCH series whose dynamics change between the training,
+    validation and test windows, a fold with fresh window lengths and 5–7 fresh candidates; a draw is
+    kept only if its validation choice differs from every shortcut (see :func:`_tuning_problem`) and
+    sits at a position of the candidate list the earlier problems did not use. So guessing a constant
+    or a fixed position, scoring on the test or training window, using MSE or swapping QLIKE's
+    arguments all fail.
     """
     rng, seed = fresh_rng(seed)
-    features, fold, candidates, val = _tuning_problem(rng)
+    positions = []
+    for problem in range(TUNING_PROBLEMS):
+        features, fold, candidates, val = _tuning_problem(rng, avoid_positions=positions)
+        positions.append(candidates.index(_best(val)))
+        _check_one_choice(choose_lambda, features, fold, candidates, val, seed)
+
+
+#: Independent tuning problems per check; the best candidate sits at a different position in each, so
+#: a guess that always picks the same position (or value) fails at least two of them.
+TUNING_PROBLEMS = 3
+
+
+def _check_one_choice(choose_lambda, features, fold, candidates, val, seed) -> None:
     answer = choose_lambda(features.copy(), fold, candidates)
     if answer is None:
         raise NotImplementedError("complete choose_lambda and re-run")
