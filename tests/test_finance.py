@@ -9,8 +9,11 @@ one process (determinism, no-look-ahead); every other tolerance is explained whe
 
 from __future__ import annotations
 
+import ast
 import math
+from pathlib import Path
 
+import nbformat
 import numpy as np
 import pandas as pd
 import pytest
@@ -415,3 +418,144 @@ def test_optional_yfinance_loader_explains_itself():
             load_yfinance("^GSPC")
     else:
         pytest.skip("yfinance is installed; the network call is not exercised in unit tests")
+
+
+# ----------------------------------------------------------------------------- notebook 03's from-scratch cells
+# The notebook writes an RNN, BPTT, the LSTM and GRU cells and the QLIKE training loss in readable
+# torch code; these tests execute those cells (found by their "# from-scratch: <name>" first line) and
+# keep them in agreement with the library. Comparisons run in float64 (rounding ~1e-16 relative): over
+# 22 steps of values of size ~1 any correct order of the same operations agrees to ~1e-14, so 1e-10
+# holds on every CPU and thread count while a wrong gate order or missing term differs by ~1e-1.
+
+NOTEBOOK_03 = Path(__file__).resolve().parents[1] / "notebooks" / "03_lstm_finance.ipynb"
+FLOAT64_TOL = 1e-10
+
+
+def from_scratch(name: str) -> dict:
+    """Execute the notebook cell that starts with ``# from-scratch: <name>``; return its namespace."""
+    notebook = nbformat.read(NOTEBOOK_03, as_version=4)
+    sources = [c.source for c in notebook.cells
+               if c.cell_type == "code" and c.source.startswith(f"# from-scratch: {name}\n")]
+    assert len(sources) == 1, f"expected one cell marked '# from-scratch: {name}', found {len(sources)}"
+    # the function definitions only: the rest of the cell (its printed check) needs the notebook's state
+    tree = ast.parse(sources[0])
+    definitions = ast.Module([node for node in tree.body if isinstance(node, ast.FunctionDef)], type_ignores=[])
+    namespace = {"torch": torch}
+    exec(compile(definitions, f"{NOTEBOOK_03.name}[{name}]", "exec"), namespace)
+    return namespace
+
+
+def _weights(module):
+    return module.weight_ih_l0, module.weight_hh_l0, module.bias_ih_l0, module.bias_hh_l0
+
+
+@pytest.mark.parametrize("name, cell", [("rnn", "rnn"), ("lstm", "lstm"), ("gru", "gru")])
+def test_notebook_recurrent_cells_agree_with_the_library(name, cell):
+    forward = from_scratch(name)[f"{name}_forward"]
+    torch.manual_seed(3)
+    if cell == "rnn":
+        module = torch.nn.RNN(3, 5, batch_first=True).double()
+    else:  # the recurrent layer course_lib's RecurrentRegressor trains
+        module = RecurrentRegressor(input_size=3, hidden_size=5, cell=cell).rnn.double()
+    x = torch.randn(22, 3, dtype=torch.float64)
+    with torch.no_grad():
+        ours = forward(x, *_weights(module))
+        theirs, _ = module(x[None])
+    assert ours.shape == (22, 5)
+    assert (ours - theirs[0]).abs().max().item() < FLOAT64_TOL
+
+
+def test_notebook_bptt_agrees_with_autograd():
+    namespace = {**from_scratch("rnn"), **from_scratch("bptt")}
+    torch.manual_seed(4)
+    module = torch.nn.RNN(3, 6, batch_first=True).double()
+    x = torch.randn(15, 3, dtype=torch.float64, requires_grad=True)
+    v = torch.randn(6, dtype=torch.float64)
+    output, _ = module(x[None])
+    (output[0, -1] @ v).backward()
+    with torch.no_grad():
+        states = namespace["rnn_forward"](x, *_weights(module))
+        ours = namespace["rnn_bptt"](x, states, module.weight_ih_l0, module.weight_hh_l0, grad_last=v)
+    theirs = (module.weight_ih_l0.grad, module.weight_hh_l0.grad, module.bias_hh_l0.grad, x.grad)
+    for a, b in zip(ours, theirs):
+        assert (a - b).abs().max().item() < FLOAT64_TOL
+
+
+def test_notebook_qlike_training_loss_agrees_with_the_library():
+    from course_lib.finance.models import qlike_loss
+
+    loss = from_scratch("qlike loss")["qlike_training_loss"]
+    rng = np.random.default_rng(5)
+    proxy, forecast = rng.uniform(0.1, 5, 200), rng.uniform(0.1, 5, 200)
+    ours = loss(torch.tensor(np.log(forecast)), torch.tensor(proxy)).item()
+    assert abs(ours - qlike(proxy, forecast)) < FLOAT64_TOL
+    assert abs(ours - qlike_loss(torch.tensor(np.log(forecast)), torch.tensor(proxy)).item()) < FLOAT64_TOL
+
+
+# ----------------------------------------------------------------------------- architecture figures
+
+@pytest.mark.parametrize("figure, labels", [
+    ("rnn_unrolled_figure", ["$x_1$", "$h_1$", "$h_0$", "folded", "BPTT: gradient path (dashed)"]),
+    ("lstm_cell_figure", ["forget\ngate f", "input\ngate i", "candi-\ndate g", "output\ngate o", "$c_{t-1}$",
+                          "$c_t$", "$h_{t-1}$", "$h_t$", "$x_t$", "memory (cell state)"]),
+    ("gru_cell_figure", ["reset\ngate r", "update\ngate z", "candi-\ndate n", "$h_{t-1}$", "$h_t$", "$x_t$", "1−"]),
+])
+def test_architecture_figures_label_their_parts(figure, labels):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    from course_lib.finance import diagrams
+
+    fig = getattr(diagrams, figure)()
+    try:
+        assert isinstance(fig, Figure)
+        texts = {t.get_text() for ax in fig.axes for t in ax.texts}
+        missing = [label for label in labels if label not in texts]
+        assert not missing, f"{figure} lacks the labels {missing}"
+        fig.canvas.draw()  # renders (mathtext included) without error
+    finally:
+        plt.close(fig)
+
+
+def test_unrolled_figure_draws_one_box_per_step_and_rejects_bad_steps():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from course_lib.finance.diagrams import rnn_unrolled_figure
+
+    fig = rnn_unrolled_figure(steps=6)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert sum(text == "cell\n(same W)" for text in texts) == 6 and "$x_6$" in texts
+    plt.close(fig)
+    for bad in (1, 9, 2.5, True):
+        with pytest.raises(ValueError, match="steps"):
+            rnn_unrolled_figure(steps=bad)
+
+
+def test_validation_as_test_forecasts_the_validation_days_from_earlier_days_only():
+    from course_lib.finance import validation_as_test
+
+    fold = Fold(train=(5, 100), val=(100, 150), test=(150, 200))
+    tuning = validation_as_test(fold)
+    assert tuning.test == fold.val and tuning.train[0] == fold.train[0] and tuning.val[1] == fold.val[0]
+    with pytest.raises(ValueError, match="fewer than 2 training days"):
+        validation_as_test(Fold(train=(0, 1), val=(1, 5), test=(5, 9)))
+    with pytest.raises(TypeError, match="Fold"):
+        validation_as_test((0, 10))
+
+
+def test_check_inputs_are_fresh_but_reproducible_from_their_seed():
+    from course_lib.checks._common import fresh_rng
+    from course_lib.checks.volatility import synthetic_features
+
+    first = synthetic_features(fresh_rng(7)[0], 300)
+    again = synthetic_features(fresh_rng(7)[0], 300)
+    other = synthetic_features(fresh_rng(8)[0], 300)
+    pd.testing.assert_frame_equal(first, again)  # same seed, same code: bit-for-bit
+    assert not np.allclose(first["ret"], other["ret"])
+    assert (first["rv"] > 0).all() and np.isfinite(first.to_numpy()).all()

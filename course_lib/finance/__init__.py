@@ -41,7 +41,7 @@ from course_lib.finance.losses import (
     qlike_series,
 )
 from course_lib.finance.models import RecurrentRegressor, neural_forecast, train_and_forecast
-from course_lib.finance.splits import Fold, check_folds, folds_from_dates, walk_forward_folds
+from course_lib.finance.splits import Fold, check_folds, folds_from_dates, validation_as_test, walk_forward_folds
 from course_lib.finance.volatility import (
     acf,
     annualized_vol,
@@ -58,5 +58,5 @@ __all__ = [
     "load_yfinance", "log_har_qlike_forecast", "log_returns", "long_run_variance", "loss_difference_interval",
     "make_features", "make_windows", "mse", "mse_series", "naive_forecast", "neural_forecast",
     "parkinson_variance", "qlike", "qlike_series", "realized_variance", "train_and_forecast",
-    "walk_forward_folds", "walk_forward_forecast",
+    "validation_as_test", "walk_forward_folds", "walk_forward_forecast",
 ]

@@ -107,3 +107,18 @@ def folds_from_dates(index: pd.DatetimeIndex, test_periods: Sequence[tuple[str, 
         starts.append(start)
         stops.append(stop)
     return walk_forward_folds(len(index), starts, stops, val_size=val_size, train_start=train_start)
+
+
+def validation_as_test(fold: Fold) -> Fold:
+    """A fold whose *test* window is ``fold``'s validation window, for tuning on validation data.
+
+    Every forecaster forecasts ``fold.test``; passing ``validation_as_test(fold)`` makes it forecast the
+    validation days instead, from the same first training day and only the days before them. Its own
+    ``val`` is the single day before the validation window (a Fold needs one; forecasters that do not
+    early-stop ignore it). Needs at least two training days.
+    """
+    if not isinstance(fold, Fold):
+        raise TypeError(f"fold must be a Fold, got {type(fold).__name__}")
+    if fold.val[0] - fold.train[0] < 2:
+        raise ValueError(f"fold {fold} has fewer than 2 training days before its validation window")
+    return Fold(train=(fold.train[0], fold.val[0] - 1), val=(fold.val[0] - 1, fold.val[0]), test=fold.val)
