@@ -1,8 +1,10 @@
 """The exercises' self-check protocol, the same in every notebook.
 
-A notebook defines, for each exercise, a stub the learner edits and a *check*: a function without
-arguments that runs the learner's code against a reference computed on the spot. The check says
-what happened by how it ends:
+A notebook defines, for each exercise, a stub the learner edits and a *check*: a function that runs
+the learner's code against a reference computed on the spot. A check either takes no arguments (it
+finds the learner's function in the notebook), or — the course's checks in :mod:`course_lib.checks` —
+takes the learner's answer and the notebook's data as arguments, which :func:`check_exercise` and
+:meth:`Exercises.check` pass on. The check says what happened by how it ends:
 
 - it raises :class:`NotImplementedError` — the exercise is **not attempted** (the stub still says
   ``raise NotImplementedError``, or the check found the stub's placeholder, e.g. ``None``);
@@ -18,7 +20,7 @@ exercises still runs to the end. :class:`Exercises` binds the notebook's name on
 latest result of each exercise::
 
     exercises = Exercises("01_foundations")
-    exercises.check("Exercise 1", check_sigmoid_derivative)   # prints one line
+    exercises.check("Exercise 1", check_sigmoid_derivative, sigmoid_derivative)   # prints one line
     exercises.results["Exercise 1"].status                    # 'not attempted'
 
 A learner-progress record is a JSON-lines file, one :meth:`CheckResult.as_dict` per line:
@@ -125,16 +127,17 @@ def _require_destination(record_to) -> None:
         raise TypeError(f"record_to must be None, True or a file path, got {type(record_to).__name__}")
 
 
-def run_check(check: Callable[[], object]) -> tuple[str, str]:
-    """Run ``check()`` and classify how it ended: ``(status, message)`` (see the module docstring).
+def run_check(check: Callable[..., object], *args, **kwargs) -> tuple[str, str]:
+    """Run ``check(*args, **kwargs)`` and classify how it ended: ``(status, message)`` (see the
+    module docstring).
 
     Raises TypeError when ``check`` is not callable or returns something other than None or a str
     (a mistake in the notebook's check, not in the learner's answer).
     """
     if not callable(check):
-        raise TypeError(f"check must be a function without arguments, got {type(check).__name__}")
+        raise TypeError(f"check must be a function, got {type(check).__name__}")
     try:
-        note = check()
+        note = check(*args, **kwargs)
     except NotImplementedError as stub:
         return NOT_ATTEMPTED, str(stub)
     except AssertionError as problem:
@@ -147,14 +150,18 @@ def run_check(check: Callable[[], object]) -> tuple[str, str]:
     return CORRECT, note or ""
 
 
-def check_exercise(notebook: str, exercise: str, check: Callable[[], object], *,
-                   show: bool = True, record_to: str | os.PathLike | bool | None = None) -> CheckResult:
+def check_exercise(notebook: str, exercise: str, check: Callable[..., object], *args,
+                   show: bool = True, record_to: str | os.PathLike | bool | None = None,
+                   **kwargs) -> CheckResult:
     """Run one exercise's check, show the outcome (one line) and return it as a :class:`CheckResult`.
 
     Args:
         notebook: the notebook's stem; must be a row of :data:`course_lib.catalogue.NOTEBOOKS`.
         exercise: the exercise's name, e.g. ``"Exercise 1"``.
-        check: a function without arguments (see the module docstring for how it reports).
+        check: the check (see the module docstring for how it reports), called as
+            ``check(*args, **kwargs)``.
+        args, kwargs: passed on to ``check``, e.g. the learner's function and the notebook's data
+            (``show`` and ``record_to`` are this function's own and are not passed on).
         show: print the outcome for the learner.
         record_to: also append the result to this progress file (``True``: :func:`progress_path`).
     """
@@ -162,7 +169,7 @@ def check_exercise(notebook: str, exercise: str, check: Callable[[], object], *,
     _require_name("exercise", exercise)
     notebook_meta(notebook)  # ValueError naming a stem the catalogue does not list
     _require_destination(record_to)
-    status, message = run_check(check)
+    status, message = run_check(check, *args, **kwargs)
     result = CheckResult(notebook, exercise, status, message)
     if show:
         print(result)
@@ -186,12 +193,13 @@ class Exercises:
         self.record_to = record_to
         self.results: dict[str, CheckResult] = {}
 
-    def check(self, exercise: str, check: Callable[[], object], *, show: bool = True) -> None:
-        """Run ``check`` for ``exercise`` (see :func:`check_exercise`) and keep its result in
-        ``self.results[exercise]``. Returns None, so a check cell ending with this call shows the one
-        line and no second rendering of the result."""
-        self.results[exercise] = check_exercise(self.notebook, exercise, check, show=show,
-                                                record_to=self.record_to)
+    def check(self, exercise: str, check: Callable[..., object], *args, show: bool = True, **kwargs) -> None:
+        """Run ``check(*args, **kwargs)`` for ``exercise`` (see :func:`check_exercise`) and keep its
+        result in ``self.results[exercise]``, e.g.
+        ``exercises.check("Exercise 1", check_max_pool, max_pool_2x2)``. Returns None, so a check cell
+        ending with this call shows the one line and no second rendering of the result."""
+        self.results[exercise] = check_exercise(self.notebook, exercise, check, *args, show=show,
+                                                record_to=self.record_to, **kwargs)
 
 
 def progress_path() -> Path:

@@ -280,3 +280,33 @@ def test_notebook_checks_its_exercises_with_course_lib(meta):
         checks = [node for node in ast.walk(tree) if isinstance(node, ast.Call)
                   and getattr(node.func, "attr", getattr(node.func, "id", None)) in ("check", "check_exercise")]
         assert len(checks) >= source.count("YOUR CODE HERE"), "every exercise stub has a check call"
+
+
+# ------------------------------------------------------------------ extra arguments reach the check
+def check_with_arguments(answer, values, *, scale=1.0):
+    # the shape of course_lib.checks' checks: the learner's answer and the notebook's data as arguments
+    assert np.allclose(answer(values), scale * (values - values.mean()) / values.std()), "values differ"
+
+
+@pytest.mark.parametrize("answer, status", [(unsolved, "not attempted"), (right, "correct"), (sample_std, "incorrect")])
+def test_positional_arguments_are_passed_to_the_check(answer, status):
+    values = np.arange(10.0)
+    assert check_exercise(NOTEBOOK, "Exercise 1", check_with_arguments, answer, values, show=False).status == status
+
+
+def test_keyword_arguments_are_passed_to_the_check_and_show_record_to_are_not(tmp_path, capsys):
+    values, path = np.arange(10.0), tmp_path / "p.jsonl"
+    result = check_exercise(NOTEBOOK, "Exercise 1", check_with_arguments, lambda v: 2 * right(v), values,
+                            scale=2.0, show=False, record_to=path)
+    assert result.status == "correct" and read_progress(path) == [result] and capsys.readouterr().out == ""
+    book = Exercises(NOTEBOOK)
+    assert book.check("Exercise 2", check_with_arguments, right, values, scale=3.0, show=False) is None
+    assert book.results["Exercise 2"].status == "incorrect"
+    book.check("Exercise 2", check_with_arguments, right, values=values)
+    assert book.results["Exercise 2"].solved and capsys.readouterr().out == "Exercise 2: correct!\n"
+
+
+def test_a_check_called_with_the_wrong_arguments_is_an_error_not_a_crash():
+    # a TypeError from calling the check is reported like any other exception: the notebook keeps running
+    result = check_exercise(NOTEBOOK, "Exercise 1", check_with_arguments, show=False)
+    assert result.status == "error" and result.message.startswith("TypeError")
