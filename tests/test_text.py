@@ -645,3 +645,18 @@ def test_encoder_block_diagram_has_its_labelled_parts():
         assert any("softmax" in t and "mask" in t for t in texts) and any("padding mask" in t for t in texts)
     finally:
         plt.close(figure)
+
+
+def test_exercise_3_uses_the_notebooks_negation_words():
+    # the check's word list is the one the notebook's NEGATION pattern (section 2) describes to the learner
+    import re
+
+    import nbformat
+
+    from course_lib.checks.sentiment import NEGATION_WORDS
+    from course_lib.environment import repository_root
+
+    notebook = nbformat.read(repository_root() / "notebooks" / "04_transformers_sentiment.ipynb", as_version=4)
+    source = next(c.source for c in notebook.cells if c.cell_type == "code" and c.source.count("NEGATION = re.compile"))
+    words = re.search(r'NEGATION = re\.compile\(r"\(\?:\^\|\\s\)\(\?:([^)]*)\)', source).group(1).split("|")
+    assert tuple(words) == NEGATION_WORDS
