@@ -47,6 +47,7 @@ from course_lib.text import (
     padding_mask,
     plot_attention,
     plot_size_curves,
+    run_layers,
     scaled_dot_product_attention,
     select_training_sentences,
     sentence_roots,
@@ -524,3 +525,138 @@ def test_stand_in_is_deterministic_and_rejects_bad_sizes():
         synthetic_sentences(label_noise=0.5)
     with pytest.raises(ValueError, match="n_train"):
         synthetic_sentences(n_train=5)
+
+
+# ---------------------------------------------------------------- notebook 04's from-scratch cells and the figure
+
+
+def notebook_namespace(*markers: str) -> dict:
+    """Execute the code cells of notebook 04 that start with ``# from-scratch: <marker>`` (in notebook
+    order) and return their namespace: the learner-facing versions the unit tests compare with
+    course_lib's."""
+    import nbformat
+
+    from course_lib.environment import repository_root
+
+    notebook = nbformat.read(repository_root() / "notebooks" / "04_transformers_sentiment.ipynb", as_version=4)
+    namespace: dict = {"torch": torch, "nn": nn, "F": F, "math": math}
+    found = []
+    for cell in notebook.cells:
+        first = cell.source.splitlines()[0] if cell.source else ""
+        if cell.cell_type == "code" and first.startswith("# from-scratch: ") and first[16:] in markers:
+            exec(compile(cell.source, f"<notebook 04: {first}>", "exec"), namespace)  # noqa: S102 - our notebook
+            found.append(first[16:])
+    assert found == list(markers), f"expected the cells {markers} in this order, found {found}"
+    return namespace
+
+
+@pytest.fixture(scope="module")
+def from_scratch():
+    return notebook_namespace("attention", "multi-head attention", "encoder block")
+
+
+def test_notebook_attention_agrees_with_course_lib(from_scratch, qkv):
+    q, k, v = qkv
+    mask = padding_mask(torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]]))
+    for m in (None, mask):
+        ours, weights = from_scratch["attention"](q, k, v, m)
+        expected, expected_weights = scaled_dot_product_attention(q, k, v, m)
+        # the same float32 operations: equal up to rounding; 1e-5 as in the module docstring
+        assert torch.allclose(ours, expected, atol=1e-5) and torch.allclose(weights, expected_weights, atol=1e-5)
+
+
+def copy_into_notebook_mha(ours, course: MultiHeadAttention) -> None:
+    with torch.no_grad():
+        for name in ("q_proj", "k_proj", "v_proj", "out_proj"):
+            getattr(ours, name).load_state_dict(getattr(course, name).state_dict())
+
+
+def test_notebook_multi_head_attention_agrees_with_course_lib(from_scratch):
+    torch.manual_seed(0)
+    course = MultiHeadAttention(16, 4).eval()
+    ours = from_scratch["MyMultiHeadAttention"](16, 4).eval()
+    copy_into_notebook_mha(ours, course)
+    x = torch.randn(3, 5, 16)
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0], [1, 1, 1, 1, 0]])
+    for m in (None, mask):
+        out, weights = ours(x, m)
+        expected, expected_weights = course(x, attention_mask=m)
+        assert torch.allclose(out, expected, atol=1e-5) and torch.allclose(weights, expected_weights, atol=1e-5)
+
+
+def test_notebook_pre_norm_block_agrees_with_course_lib_encoder_block(from_scratch):
+    from course_lib.text import EncoderBlock
+
+    torch.manual_seed(0)
+    course = EncoderBlock(16, 4, 32, dropout=0.0).eval()
+    ours = from_scratch["MyEncoderBlock"](16, 4, 32, pre_norm=True).eval()
+    ours.load_state_dict(course.state_dict())  # the notebook keeps course_lib's parameter names
+    x = torch.randn(2, 5, 16)
+    mask = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]])
+    with torch.no_grad():
+        # float32 through two sub-layers of width 16 and 32: ~1e-7 apart; 1e-5 leaves margin
+        assert torch.allclose(ours(x, mask), course(x, mask), atol=1e-5)
+
+
+def test_notebook_post_norm_block_matches_a_bert_layer(from_scratch, tiny_bert):
+    model, _ = tiny_bert
+    layer, config = model.encoder.layer[0], model.config
+    ours = from_scratch["MyEncoderBlock"](config.hidden_size, config.num_attention_heads, config.intermediate_size,
+                                          pre_norm=False, eps=config.layer_norm_eps).eval()
+    pairs = {"attention.q_proj": layer.attention.self.query, "attention.k_proj": layer.attention.self.key,
+             "attention.v_proj": layer.attention.self.value, "attention.out_proj": layer.attention.output.dense,
+             "norm1": layer.attention.output.LayerNorm, "feed_forward.0": layer.intermediate.dense,
+             "feed_forward.3": layer.output.dense, "norm2": layer.output.LayerNorm}
+    for name, module in pairs.items():
+        ours.get_submodule(name).load_state_dict(module.state_dict())
+    torch.manual_seed(1)
+    hidden = torch.randn(2, 4, config.hidden_size)
+    mask = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0]])
+    with torch.no_grad():
+        expected = run_layers([layer], hidden, mask)
+        got = ours(hidden, mask)
+    real = mask.bool()
+    # float32, sums over 16 and 32 terms: ~1e-7 apart; 1e-5 leaves margin (padding outputs are never used)
+    assert torch.allclose(got[real], expected[real], atol=1e-5)
+    # and pre-norm is NOT the same computation: the arrangement matters
+    ours.pre_norm = True
+    with torch.no_grad():
+        assert not torch.allclose(ours(hidden, mask)[real], expected[real], atol=1e-2)
+
+
+def test_encoder_block_diagram_has_its_labelled_parts():
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    from course_lib.text import draw_encoder_block
+
+    figure = draw_encoder_block()
+    try:
+        assert isinstance(figure, Figure) and len(figure.axes) == 3
+        texts = [t.get_text() for ax in figure.axes for t in ax.texts]
+        titles = [ax.get_title() for ax in figure.axes]
+        assert titles == ["Pre-norm block (our encoder)", "Post-norm block (BERT, MiniLM)",
+                          "Inside multi-head self-attention"]
+        assert texts.count("Multi-head self-attention") == 2 and texts.count("LayerNorm") == 4
+        assert texts.count("residual connection") == 4 and texts.count("+") == 4
+        assert sum("Feed-forward" in t for t in texts) == 2 and texts.count("× N blocks") == 2
+        for part in ("Linear $W_Q$", "Linear $W_K$", "Linear $W_V$", "Linear $W_O$", "concatenate the h heads"):
+            assert part in texts, part
+        assert any("softmax" in t and "mask" in t for t in texts) and any("padding mask" in t for t in texts)
+    finally:
+        plt.close(figure)
+
+
+def test_exercise_3_uses_the_notebooks_negation_words():
+    # the check's word list is the one the notebook's NEGATION pattern (section 2) describes to the learner
+    import re
+
+    import nbformat
+
+    from course_lib.checks.sentiment import NEGATION_WORDS
+    from course_lib.environment import repository_root
+
+    notebook = nbformat.read(repository_root() / "notebooks" / "04_transformers_sentiment.ipynb", as_version=4)
+    source = next(c.source for c in notebook.cells if c.cell_type == "code" and c.source.count("NEGATION = re.compile"))
+    words = re.search(r'NEGATION = re\.compile\(r"\(\?:\^\|\\s\)\(\?:([^)]*)\)', source).group(1).split("|")
+    assert tuple(words) == NEGATION_WORDS

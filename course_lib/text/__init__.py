@@ -13,6 +13,7 @@ One module per job:
   states of the frozen lower layers (the warm-up/decay schedule is transformers'
   ``get_linear_schedule_with_warmup``).
 - :mod:`~course_lib.text.plots` — attention heat maps, learning curves in training-set size.
+- :mod:`~course_lib.text.diagrams` — the figure of the transformer encoder block with attention.
 """
 
 from course_lib.text.attention import (
@@ -36,7 +37,8 @@ from course_lib.text.data import (
     whitespace_tokenize,
     word_counts,
 )
-from course_lib.text.encoder import TransformerClassifier
+from course_lib.text.diagrams import draw_encoder_block
+from course_lib.text.encoder import EncoderBlock, TransformerClassifier
 from course_lib.text.plots import plot_attention, plot_size_curves
 from course_lib.text.pretrained import (
     HUB_ID,
@@ -57,9 +59,9 @@ from course_lib.text.pretrained import (
 )
 
 __all__ = [
-    "HUB_ID", "BucketBatchSampler", "MultiHeadAttention", "PretrainedText", "SentenceClassifier",
+    "HUB_ID", "BucketBatchSampler", "EncoderBlock", "MultiHeadAttention", "PretrainedText", "SentenceClassifier",
     "TopLayersClassifier", "TransformerClassifier", "WordVocabulary", "additive_mask", "attention_maps",
-    "dict_forward", "embed", "embed_states", "in_dataset_order", "load_pretrained",
+    "dict_forward", "draw_encoder_block", "embed", "embed_states", "in_dataset_order", "load_pretrained",
     "load_sst2", "lower_layer_states", "mean_pool", "mean_pooling_parameters", "overlapping_rows", "run_layers",
     "state_loader",
     "padding_mask", "plot_attention", "plot_size_curves", "predict_positive",
