@@ -6,6 +6,7 @@
 #   make lab      open JupyterLab in the course environment
 #   make bench    execute every notebook, measure wall time and peak RAM into docs/benchmarks.md
 #   make assignments  generate student + autograder versions of assignments/ into build/assignments
+#   make glossary rebuild docs/glossary.md from docs/glossary.d/*.md
 #   make grade SUBMISSIONS=<folder>  grade <folder>/<assignment>/<student>.ipynb into build/grades
 
 PYTHON ?= python3
@@ -19,7 +20,7 @@ NOTEBOOKS ?=
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 TORCH_INDEX_ARG := $(if $(strip $(TORCH_INDEX)),--extra-index-url $(TORCH_INDEX),)
 
-.PHONY: install course test test-offline unit lab bench sync lock clean help assignments grade
+.PHONY: install course test test-offline unit lab bench sync lock clean help assignments grade glossary
 .DEFAULT_GOAL := help
 
 help:
@@ -69,6 +70,10 @@ lab: install
 
 sync: install
 	$(PY) tools/sync_notebooks.py
+
+# The glossary is generated: edit docs/glossary.d/*.md (one fragment per notebook), never docs/glossary.md.
+glossary:
+	$(if $(wildcard $(PY)),$(PY),$(PYTHON)) tools/glossary.py
 
 lock: install
 	@{ echo "# Versions tested together (pip freeze of the course environment, Python 3.11, CPU)."; \

@@ -176,3 +176,61 @@ def plot_comparison(comparison, metric: str, ax: plt.Axes | None = None, title: 
     ax.set_xlabel(f"{metric} (mean ± std over seeds; {direction} is better)")
     ax.set_title(title or f"{metric} by model")
     return ax
+
+
+def plot_mlp(layer_sizes: Sequence[int], ax: plt.Axes | None = None, *, hidden_activation: str = "ReLU",
+             output_activation: str = "sigmoid", max_drawn: int = 7,
+             title: str = "A multilayer perceptron") -> plt.Axes:
+    """Draw the architecture of a fully connected network (notebook 01's figure).
+
+    One column of neurons per layer (at most ``max_drawn`` drawn per layer, the rest stand behind a
+    "⋮"), every drawn weight as a line, and labels: each layer's role and size (``"input: 30
+    features"``, ``"hidden 1: 16 ReLU"``, ``"output: 1 logit → sigmoid"``) and each weight matrix with
+    its shape between the columns (``"W1, b1 (30 × 16)"``).
+
+    Args:
+        layer_sizes: neurons per layer, input first, e.g. ``[30, 16, 1]``; at least two positive ints.
+        ax: draw here (default: a new figure).
+        hidden_activation, output_activation: names written on the hidden and output layers.
+        max_drawn: neurons drawn per column, at least 3.
+        title: the axes title.
+
+    Returns:
+        The Axes (its texts are the labels above; tests read them).
+    """
+    sizes = list(layer_sizes) if not isinstance(layer_sizes, (str, bytes)) else []
+    if len(sizes) < 2 or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n > 0
+                                 for n in sizes):
+        raise ValueError(f"layer_sizes must list at least two positive ints (input first), got {layer_sizes!r}")
+    if not isinstance(max_drawn, int) or max_drawn < 3:
+        raise ValueError(f"max_drawn must be an int of at least 3, got {max_drawn!r}")
+    ax = _axes(ax, figsize=(2.6 * len(sizes) + 1.0, 4.2))
+    columns = []  # per layer: the y positions of the drawn neurons, and where the "⋮" stands (or None)
+    for n in sizes:
+        slots = min(int(n), max_drawn)
+        ys = list(np.linspace(1.0, -1.0, slots)) if slots > 1 else [0.0]
+        # more neurons than slots: the second-to-last slot holds a "⋮" for the ones not drawn
+        columns.append((ys[:-2] + ys[-1:], ys[-2]) if slots < n else (ys, None))
+    for x, ((ys, _), (next_ys, _)) in enumerate(zip(columns, columns[1:])):
+        for y0 in ys:
+            for y1 in next_ys:
+                ax.plot([x, x + 1], [y0, y1], color="0.75", linewidth=0.6, zorder=1)
+        rows, cols = sizes[x], sizes[x + 1]
+        ax.text(x + 0.5, 1.32, f"W{x + 1}, b{x + 1}\n({rows} × {cols})", ha="center", va="bottom", fontsize=9)
+    for x, ((ys, gap), n) in enumerate(zip(columns, sizes)):
+        colour = PALETTE[0] if x == 0 else PALETTE[2] if x == len(sizes) - 1 else PALETTE[1]
+        ax.scatter([x] * len(ys), ys, s=260, color=colour, edgecolor="black", linewidth=0.8, zorder=3)
+        if gap is not None:
+            ax.text(x, gap, "⋮", ha="center", va="center", fontsize=16, zorder=4)
+        if x == 0:
+            label = f"input:\n{n} features"
+        elif x == len(sizes) - 1:
+            label = f"output:\n{n} logit → {output_activation}" if n == 1 else f"output:\n{n} units → {output_activation}"
+        else:
+            label = f"hidden {x}:\n{n} {hidden_activation}"
+        ax.text(x, -1.35, label, ha="center", va="top", fontsize=10)
+    ax.set_xlim(-0.6, len(sizes) - 0.4)
+    ax.set_ylim(-1.9, 1.8)
+    ax.axis("off")
+    ax.set_title(title)
+    return ax

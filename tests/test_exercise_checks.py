@@ -37,7 +37,6 @@ from exercise_cases import ExerciseCase  # noqa: E402
 
 #: Notebooks whose cases a notebook helper branch of issue 13 adds; the lead removes an entry on merging.
 PENDING = {
-    "01_foundations": "i13-infra step 4 (notebook 01's checks move to course_lib.checks.foundations)",
     "02_cnn_medical_imaging": "notebook helper branch i13-nb02 fixes this",
     "03_lstm_finance": "notebook helper branch i13-nb03 fixes this",
     "04_transformers_sentiment": "notebook helper branch i13-nb04 fixes this",

@@ -181,3 +181,32 @@ def test_comparison_rejects_bad_input(comparison):
         plot_comparison(comparison, "rmse")
     with pytest.raises(TypeError, match="comparison must be a SeedComparison"):
         plot_comparison(comparison.summary, "auc")
+
+
+# ------------------------------------------------------------------ the MLP architecture figure (notebook 01)
+def test_plot_mlp_labels_every_layer_and_weight_matrix():
+    from course_lib.plotting import plot_mlp
+
+    ax = plot_mlp([30, 16, 1])
+    texts = [text.get_text() for text in ax.texts]
+    for label in ("input:\n30 features", "hidden 1:\n16 ReLU", "output:\n1 logit → sigmoid",
+                  "W1, b1\n(30 × 16)", "W2, b2\n(16 × 1)"):
+        assert label in texts, f"missing label {label!r} in {texts}"
+    # 30 and 16 neurons are more than the 7 slots: 6 drawn and a "⋮" each; the single output is drawn
+    assert texts.count("⋮") == 2
+    drawn = sum(len(collection.get_offsets()) for collection in ax.collections)
+    assert drawn == 6 + 6 + 1 and len(ax.lines) == 6 * 6 + 6 * 1  # every weight between drawn neurons is a line
+    assert isinstance(ax.figure, plt.Figure)
+
+
+def test_plot_mlp_deeper_networks_and_bad_input():
+    from course_lib.plotting import plot_mlp
+
+    ax = plot_mlp([4, 3, 3, 2], hidden_activation="tanh", output_activation="softmax")
+    texts = [text.get_text() for text in ax.texts]
+    assert "hidden 2:\n3 tanh" in texts and "output:\n2 units → softmax" in texts and "⋮" not in texts
+    for bad in ([30], [30, 0], [30, 2.5], "30,1", [True, 1]):
+        with pytest.raises(ValueError, match="layer_sizes"):
+            plot_mlp(bad)
+    with pytest.raises(ValueError, match="max_drawn"):
+        plot_mlp([3, 1], max_drawn=2)

@@ -9,7 +9,7 @@ notebook::
 
 Design (the same for every notebook):
 
-- **One module per notebook**: ``foundations`` (01), ``cnn`` (02), ``volatility`` (03),
+- **One module per notebook**: ``welcome`` (00), ``foundations`` (01), ``cnn`` (02), ``volatility`` (03),
   ``sentiment`` (04), ``molecules`` (05); shared helpers in :mod:`course_lib.checks._common`.
   This package re-exports nothing: a notebook imports the checks of its own module, so importing
   one notebook's checks never imports another domain's heavy libraries.
