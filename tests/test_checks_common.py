@@ -114,12 +114,28 @@ def make_closure():
 class Callable:
     def __call__(self, z):
         return foundations.relu(z)
+
+
+def helper(z):
+    return squash(z)
+
+
+def through_a_helper(z):
+    return 2 * helper(z)                           # the library function one call away
+
+
+def mutual_a(z, n=2):
+    return z if n == 0 else mutual_b(z, n - 1)     # honest mutual recursion: must terminate
+
+
+def mutual_b(z, n):
+    return mutual_a(z, n)
 '''
 _cell: dict = {}
 exec(compile(CELL, "<notebook cell>", "exec"), _cell)
 
 
-@pytest.mark.parametrize("name", ["honest", "honest_recursive"])
+@pytest.mark.parametrize("name", ["honest", "honest_recursive", "mutual_a"])
 def test_require_own_code_accepts_honest_code(name):
     require_own_code(_cell[name], foundations.relu, torch.sigmoid, "sigmoid_derivative")
     # a recursive answer whose name is forbidden is not refused for calling itself
@@ -137,6 +153,8 @@ def test_require_own_code_accepts_honest_code(name):
     (_cell["Callable"](), (foundations.relu,)),                               # a callable object
     (_cell["wrapper"], ("relu",)),                                            # forbidden by name
     (functools.wraps(foundations.relu)(lambda z: z), (foundations.relu,)),   # a decorator's wrapper
+    (_cell["through_a_helper"], (torch.sigmoid,)),                            # via a notebook helper
+    (_cell["through_a_helper"], ("sigmoid",)),                                # ... also by name
 ])
 def test_require_own_code_refuses_the_library_function_however_it_is_reached(answer, forbidden):
     with pytest.raises(AssertionError, match=r"asks you to write it, not to call `(relu|sigmoid)`"):

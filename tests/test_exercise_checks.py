@@ -3,12 +3,16 @@ worked solution (the format of the cases: tests/exercise_cases/__init__.py).
 
 - the worked solution, read by path from ``solutions/<notebook>.py``, is ``correct`` on every one of
   ``repeats`` runs (fresh random inputs each time);
-- every listed wrong answer ends ``incorrect``, ``not attempted`` or ``error`` — never ``correct``;
+- every listed wrong answer ends ``incorrect``, ``not attempted`` or ``error`` — never ``correct`` —
+  on each of ``repeats`` runs;
 - the stub (``raise NotImplementedError``) ends ``not attempted``;
 - an ``incorrect`` message names the seed of the random inputs (or says the library function was
   refused), so a learner can reproduce it;
 - every notebook stub has a worked solution of the same name, every notebook with exercises has
   cases, and the notebook says where its solutions are.
+
+While writing a check, stress it: ``EXERCISE_CHECK_REPEATS=500 pytest tests/test_exercise_checks.py``
+runs every answer 500 times on fresh inputs (a wrong answer a lucky draw lets through shows up).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import json
+import os
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -84,6 +89,11 @@ def solution(case: ExerciseCase):
     return getattr(module, case.solution_name)
 
 
+def repeats(case: ExerciseCase) -> int:
+    """``case.repeats``, or more with ``EXERCISE_CHECK_REPEATS=<n>`` (a stress run while writing a check)."""
+    return max(case.repeats, int(os.environ.get("EXERCISE_CHECK_REPEATS", "0") or 0))
+
+
 def run(case: ExerciseCase, answer):
     args, kwargs = case.arguments()
     return check_exercise(case.notebook, case.exercise, case.check, answer, *args, show=False, **kwargs)
@@ -100,21 +110,23 @@ def test_case_files_define_cases():
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
 def test_the_worked_solution_passes_every_time(case):
     answer = solution(case)
-    for attempt in range(case.repeats):
+    for attempt in range(repeats(case)):
         result = run(case, answer)
         assert result.status == CORRECT, (f"{case.id}: the worked solution was judged {result.status!r} on run "
-                                          f"{attempt + 1}/{case.repeats}: {result.message}")
+                                          f"{attempt + 1}/{repeats(case)}: {result.message}")
 
 
 @pytest.mark.parametrize("case, name", WRONG, ids=[f"{case.id}:{name}" for case, name in WRONG])
 def test_a_wrong_answer_is_never_accepted(case, name):
-    result = run(case, case.wrong[name])
-    assert result.status != CORRECT, f"{case.id}: the check accepted the wrong answer {name!r}"
-    if result.status == "incorrect":
-        assert result.message, f"{case.id}: {name!r} was rejected without saying why"
-        assert "seed" in result.message or "not to call" in result.message, (
-            f"{case.id}: the message for {name!r} does not name the seed of the random inputs "
-            f"(use course_lib.checks._common.expect/assert_close/seed_note): {result.message!r}")
+    for attempt in range(repeats(case)):  # fresh random inputs each time: no lucky draw may let it pass
+        result = run(case, case.wrong[name])
+        assert result.status != CORRECT, (f"{case.id}: the check accepted the wrong answer {name!r} on run "
+                                          f"{attempt + 1}/{repeats(case)}")
+        if result.status == "incorrect":
+            assert result.message, f"{case.id}: {name!r} was rejected without saying why"
+            assert "seed" in result.message or "not to call" in result.message, (
+                f"{case.id}: the message for {name!r} does not name the seed of the random inputs "
+                f"(use course_lib.checks._common.expect/assert_close/seed_note): {result.message!r}")
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)

@@ -152,3 +152,45 @@ def test_bad_inputs_raise_clear_errors():
         F.numerical_gradient(params, X, y, "W9", (0, 0))
     with pytest.raises(ValueError, match="outside"):
         F.numerical_gradient(params, X, y, "W1", (7, 0))
+
+
+# ------------------------------------------------------------------ notebook 01's from-scratch cells agree with course_lib
+def _notebook_functions(*markers):
+    """The functions defined in notebook 01's cells that start with ``markers`` (only the defs are run:
+    the rest of a cell needs the notebook's data)."""
+    import ast
+    import json
+
+    from course_lib.environment import repository_root
+
+    cells = json.loads((repository_root() / "notebooks" / "01_foundations.ipynb").read_text(encoding="utf-8"))["cells"]
+    namespace = {"np": np}
+    for marker in markers:
+        (source,) = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"
+                     and "".join(c["source"]).startswith(f"# from-scratch: {marker}")]
+        tree = ast.parse(source)
+        tree.body = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
+        exec(compile(tree, "01_foundations.ipynb", "exec"), namespace)
+    return namespace
+
+
+def test_the_notebooks_from_scratch_mlp_agrees_with_course_lib():
+    nb = _notebook_functions("activations", "forward and backward pass")
+    X, y = _data(n=37, d=30, seed=3)
+    z = np.linspace(-30, 30, 121)
+    # float64: for z < 0 course_lib computes e^z / (1 + e^z) (no overflow) where the notebook computes
+    # 1 / (1 + e^-z): a few ulp apart (~1e-16 relative, exp itself may differ by 1 ulp across libms);
+    # 1e-13 relative leaves a wide margin, a wrong formula is off by far more
+    assert np.allclose(nb["sigmoid"](z), F.sigmoid(z), rtol=1e-13, atol=1e-300)
+    assert np.array_equal(nb["relu"](z), F.relu(z))  # max(z, 0): exact
+    params = nb["init_params"](30, 16, seed=5)
+    lib = F.init_mlp([30, 16, 1], seed=5)
+    assert all(np.array_equal(params[k], lib[k]) for k in lib)  # the same draws in the same order: exact
+    p_nb, cache = nb["forward_np"](params, X)
+    grads_nb = nb["backward_np"](params, cache, y)
+    loss_lib, grads_lib = F.loss_and_gradients(lib, X, y)
+    # float64, the same operations in the same order: equal to the last bit or a few ulp if BLAS picks
+    # another kernel; 1e-12 relative allows that, any real difference (a missing 1/N, a mask) is ≥ 1e-2
+    assert np.isclose(nb["bce_from_logits"](cache["z2"], y), loss_lib, rtol=1e-12, atol=0)
+    assert np.allclose(p_nb, F.predict_proba(lib, X), rtol=1e-12, atol=1e-15)
+    assert all(F.relative_error(grads_nb[k], grads_lib[k]) < 1e-12 for k in lib)

@@ -144,6 +144,21 @@ def test_broken_glossary_links_are_found():
         "cell 0: link to ../docs/glossary.md#nowhere: the glossary has no such entry"]
 
 
+def test_link_first_mentions_links_what_the_lint_reports_and_nothing_else():
+    cells = [md("Train with `Adam` and $Adam$, then Adam again."), md("two skip\nconnections and Adam"),
+             md("[residual connection](../docs/glossary.md#residual-connection) here"), md("`Adam` only")]
+    assert len(glossary.first_mention_problems(cells, [ADAM, RESIDUAL])) == 2
+    changes = glossary.link_first_mentions(cells, [ADAM, RESIDUAL])
+    assert changes == ["cell 0: linked 'Adam' to #adam", "cell 1: linked 'skip connections' to #residual-connection"]
+    assert "".join(cells[0]["source"]) == "Train with `Adam` and $Adam$, then [Adam](../docs/glossary.md#adam) again."
+    assert "".join(cells[1]["source"]) == "two [skip\nconnections](../docs/glossary.md#residual-connection) and Adam"
+    assert glossary.first_mention_problems(cells, [ADAM, RESIDUAL]) == []
+    assert glossary.link_first_mentions(cells, [ADAM, RESIDUAL]) == []  # nothing left to do
+    only_code = [md("`Adam` only")]
+    assert glossary.link_first_mentions(only_code, [ADAM]) == [
+        "cell 0: 'Adam' is mentioned only inside code, math or a link: introduce it by hand"]
+
+
 @pytest.mark.parametrize("meta", _notebooks())
 def test_each_notebook_introduces_every_glossary_term_where_it_first_uses_it(meta):
     cells = _cells(meta)

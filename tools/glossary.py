@@ -3,6 +3,7 @@
     python tools/glossary.py           # rewrite docs/glossary.md (also: make glossary)
     python tools/glossary.py --check   # exit 1 if docs/glossary.md is not what the fragments give
     python tools/glossary.py --lint notebooks/02_cnn_medical_imaging.ipynb   # first-mention problems
+    python tools/glossary.py --link notebooks/00_welcome.ipynb   # link each unintroduced first mention
 
 A fragment holds entries in this format (any number per file; text before the first heading is a
 comment for the fragment's authors and is not copied)::
@@ -217,6 +218,37 @@ def broken_links(cells: list[dict], entries: list[Entry]) -> list[str]:
     return problems
 
 
+def link_first_mentions(cells: list[dict], entries: list[Entry]) -> list[str]:
+    """Turn each unintroduced first mention into a glossary link, in place (the words stay as they
+    are: ``ROC curve`` becomes ``[ROC curve](../docs/glossary.md#roc-curve)``). Mentions inside code
+    spans, math, link text or link targets are skipped; a cell whose every mention is inside one is
+    left as it is and reported. Returns one line per change or problem; review the diff afterwards."""
+    done = []
+    for entry in entries:
+        pattern = mention_pattern(entry.names)
+        for index, cell in enumerate(cells):
+            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            if cell["cell_type"] != "markdown" or is_references(source) or not pattern.search(_prose(source)):
+                continue
+            if introduces(source, entry):
+                break
+            for found in pattern.finditer(source):
+                before = source[:found.start()]
+                if (before.count("`") % 2 or before.count("$") % 2 or before.count("[") > before.count("]")
+                        or re.search(r"\]\([^)]*$", before) or re.search(r"https?://\S*$", before)):
+                    continue
+                source = f"{before}[{found.group(0)}]({LINK_TARGET}#{entry.slug}){source[found.end():]}"
+                lines = source.split("\n")
+                cell["source"] = [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
+                done.append(f"cell {index}: linked '{' '.join(found.group(0).split())}' to #{entry.slug}")
+                break
+            else:
+                done.append(f"cell {index}: '{entry.term}' is mentioned only inside code, math or a link: "
+                            "introduce it by hand")
+            break
+    return done
+
+
 def render(entries: list[Entry]) -> str:
     """The assembled docs/glossary.md."""
     return HEADER + "\n\n" + TITLE + "\n" + "\n".join(entry.render() for entry in entries)
@@ -226,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if docs/glossary.md is out of date")
     parser.add_argument("--lint", nargs="+", metavar="NOTEBOOK", help="report first mentions without introduction")
+    parser.add_argument("--link", nargs="+", metavar="NOTEBOOK",
+                        help="link every unintroduced first mention to its entry (rewrites the notebook)")
     args = parser.parse_args(argv)
     try:
         entries = load_entries(FRAGMENTS)
@@ -233,6 +267,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"glossary: {problem}", file=sys.stderr)
         return 2
     text = render(entries)
+    if args.link:
+        import json
+
+        for path in args.link:
+            notebook = json.loads(Path(path).read_text(encoding="utf-8"))
+            for line in link_first_mentions(notebook["cells"], entries):
+                print(f"{path}: {line}")
+            Path(path).write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        return 0
     if args.lint:
         import json
 

@@ -177,9 +177,9 @@ def require_own_code(answer, *forbidden: Callable | str) -> None:
         AssertionError ("... asks you to write it, not to call `name`") when ``answer`` IS one of the
         forbidden callables (also through a ``functools.partial``, a bound method or
         ``functools.wraps``), or when its code — including nested functions, lambdas and the
-        ``__call__`` of a callable object — names one of them (a global, an attribute such as
-        ``F.conv2d``, or a closure variable), or refers to one under another name (an alias such
-        as ``from torch.nn.functional import conv2d as c``).
+        ``__call__`` of a callable object, and every helper function of the notebook it calls — names
+        one of them (a global, an attribute such as ``F.conv2d``, or a closure variable), or refers
+        to one under another name (an alias such as ``from torch.nn.functional import conv2d as c``).
         AssertionError when ``answer`` is not callable (the learner's answer is not a function).
         ValueError / TypeError: no ``forbidden`` given, or an item that is neither callable nor an
         identifier (a mistake in the check).
@@ -209,8 +209,14 @@ def require_own_code(answer, *forbidden: Callable | str) -> None:
             call = getattr(type(item), "__call__", None)
             if inspect.isfunction(call):
                 functions.append(call)
-    for function in functions:
-        namespace = dict(function.__globals__)
+    own_globals = {id(f.__globals__) for f in functions}
+    seen: set[int] = set()
+    while functions:  # the answer's code, then every function of the notebook it calls, transitively
+        function = functions.pop()
+        if id(function) in seen:
+            continue
+        seen.add(id(function))
+        namespace = function.__globals__
         closure = dict(zip(function.__code__.co_freevars,
                            (cell.cell_contents if _filled(cell) else None for cell in function.__closure__ or ())))
         for code in _code_objects(function.__code__):
@@ -221,9 +227,15 @@ def require_own_code(answer, *forbidden: Callable | str) -> None:
                 if name in names:
                     refuse(name)
                 if value is not None and callable(value):
+                    mine = inspect.isfunction(value) and id(value.__globals__) in own_globals
+                    if not mine and getattr(value, "__name__", None) in names:
+                        refuse(value.__name__)  # a library callable imported under another name
                     for bad in objects:
                         if any(_same(inner, bad) for inner in _unwrap(value)):
                             refuse(_forbidden_name(bad))
+                    # a helper written in the notebook (same globals) or captured in a closure: read it too
+                    if mine or (inspect.isfunction(value) and name in closure):
+                        functions.append(value)
 
 
 def _filled(cell) -> bool:

@@ -37,13 +37,14 @@ def _returns_pair(answer, seed: int) -> tuple:
 def check_sigmoid_derivative(sigmoid_derivative, *, seed=None) -> None:
     """Exercise 1: ``sigmoid_derivative(z)`` = σ'(z) = σ(z)(1 − σ(z)) elementwise, for ``z`` of any shape.
 
-    Inputs: a float64 array of a fresh random shape (1–3 axes) with values in [−8, 8], plus the fixed
+    Inputs: a float64 array of a fresh random shape (2–3 axes) with values in [−8, 8], plus the fixed
     points 0 (σ' = 1/4) and ±2 — which separate σ(z)(1 − σ(z)) from z(1 − z), σ(z), 1 − σ(z)² and the
     other near-misses. Refuses answers that call autograd (``backward``, ``torch.autograd.grad``...).
     """
     require_own_code(sigmoid_derivative, *AUTOGRAD)
     rng, seed = fresh_rng(seed)
-    shape = tuple(int(n) for n in rng.integers(3, 6, size=int(rng.integers(1, 4))))  # ≥ 3 entries: room for the fixed points
+    # 2 or 3 axes (a flattened answer then has the wrong shape), at least 3 entries for the fixed points
+    shape = tuple(int(n) for n in rng.integers(2, 6, size=int(rng.integers(2, 4))))
     z = rng.uniform(-8.0, 8.0, size=shape)
     z.flat[:3] = (0.0, 2.0, -2.0)  # fixed edge cases inside the random array
     given = z.copy()
@@ -69,6 +70,7 @@ def check_penalty_gradient(penalty_gradient, *, seed=None) -> None:
     shape = (int(rng.integers(2, 7)), int(rng.integers(2, 7)))
     W = rng.normal(size=shape)
     W[np.abs(W) < 1e-3] = 0.5  # the exercise assumes no entry is exactly 0 (sign is undefined there)
+    W.flat[0], W.flat[1] = -abs(W.flat[0]), abs(W.flat[1])  # both signs present: sign(W) is not a constant
     settings = [(0.0, float(rng.uniform(0.05, 0.5))), (float(rng.uniform(0.01, 0.1)), 0.0),
                 (float(rng.uniform(0.01, 0.1)), float(rng.uniform(0.05, 0.5)))]
     for alpha, lam in settings:

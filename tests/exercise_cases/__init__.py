@@ -20,7 +20,8 @@ The harness calls ``check(answer, *args, **kwargs)`` with ``args, kwargs = args_
 notebook's data the check needs; default none) through :func:`course_lib.exercises.check_exercise`,
 exactly as the notebook's ``exercises.check(exercise, check, answer, *args, **kwargs)`` does.
 The solution must be ``correct`` on ``repeats`` runs (fresh random inputs each time); every wrong
-answer must end ``incorrect``, ``not attempted`` or ``error`` — never ``correct``; when the solution is
+answer must end ``incorrect``, ``not attempted`` or ``error`` — never ``correct`` — on each of
+``repeats`` runs (a wrong answer that a lucky draw lets through is a weak check); when the solution is
 a function, a stub that raises NotImplementedError is added to the wrong answers and must end
 ``not attempted``.
 """
