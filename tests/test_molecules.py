@@ -321,3 +321,121 @@ def test_attributions_are_drawable():
         attribution_image(parse_smiles("CCO"), attributions)
     grid = molecule_grid([parse_smiles(s) for s in SMILES[:3]], legends=["a", "b", "c"], per_row=3)
     assert grid.size == (660, 180)
+
+
+# ------------------------------------------------------------------ notebook 05's from-scratch cells and figure
+def _notebook_cell(marker: str) -> dict:
+    """Execute the notebook 05 code cell that starts with ``marker`` and return its namespace."""
+    import nbformat
+
+    from course_lib.environment import repository_root
+
+    notebook = nbformat.read(repository_root() / "notebooks" / "05_gnn_molecules.ipynb", as_version=4)
+    sources = [cell.source for cell in notebook.cells
+               if cell.cell_type == "code" and cell.source.lstrip().startswith(marker)]
+    assert len(sources) == 1, f"exactly one notebook cell must start with {marker!r}"
+    namespace: dict = {}
+    exec(compile(sources[0], f"05_gnn_molecules:{marker}", "exec"), namespace)
+    return namespace
+
+
+def test_the_notebooks_message_passing_layer_agrees_with_course_lib_and_pyg():
+    from torch_geometric.nn import GraphConv
+
+    from course_lib.molecules import scatter_sum
+
+    layer = _notebook_cell("# from-scratch: message passing")["message_passing_layer"]
+    torch.manual_seed(0)
+    batch = _random_graph_batch()
+    h = torch.randn(batch.num_nodes, 5)
+    W_self, W_neigh, b = torch.randn(5, 3), torch.randn(5, 3), torch.randn(3)
+    got, m = layer(h, batch.edge_index, W_self, W_neigh, b)
+    source, target = batch.edge_index
+    aggregated = scatter_sum(h[source], target, batch.num_nodes)
+    conv = GraphConv(5, 3, aggr="add")
+    with torch.no_grad():
+        conv.lin_root.weight.copy_(W_self.T)
+        conv.lin_rel.weight.copy_(W_neigh.T)
+        conv.lin_rel.bias.copy_(b)
+    # float32: <= 4 neighbours summed in possibly another order, then 5-term products: a few ulps
+    # (~1e-7 relative); 1e-5 of the output scale leaves a wide margin for other CPUs' kernels
+    tolerance = 1e-5 * max(1.0, got.abs().max().item())
+    assert torch.allclose(m, aggregated, rtol=0, atol=tolerance)
+    assert torch.allclose(got, torch.relu(h @ W_self + aggregated @ W_neigh + b), rtol=0, atol=tolerance)
+    assert torch.allclose(got, torch.relu(conv(h, batch.edge_index)), rtol=0, atol=tolerance)
+    # the comparison can fail: a mean instead of a sum is far off
+    degree = scatter_sum(torch.ones(len(target), 1), target, batch.num_nodes).clamp(min=1)
+    assert not torch.allclose(got, torch.relu(h @ W_self + aggregated / degree @ W_neigh + b), atol=1e-3)
+
+
+def test_the_notebooks_acetic_acid_numbers_are_what_a_hand_computation_gives():
+    layer = _notebook_cell("# from-scratch: message passing")["message_passing_layer"]
+    toy = smiles_to_graph("CC(=O)O")
+    h = torch.tensor([[1, 0, 3], [1, 0, 0], [0, 1, 0], [0, 1, 1]], dtype=torch.float32)  # C0 C1 O2 O3
+    new, m = layer(h, toy.edge_index, torch.eye(3), 0.5 * torch.eye(3), torch.tensor([0.0, 0.0, -0.5]))
+    # exact: every value is a multiple of 1/2, which float32 represents exactly
+    assert torch.equal(m, torch.tensor([[1.0, 0, 0], [1, 2, 4], [1, 0, 0], [1, 0, 0]]))
+    assert torch.equal(new, torch.tensor([[1.5, 0, 2.5], [1.5, 1, 1.5], [0.5, 1, 0], [0.5, 1, 0.5]]))
+
+
+def test_the_notebooks_gine_layer_agrees_with_course_lib_and_pyg():
+    import copy
+
+    gine_layer = _notebook_cell("# from-scratch: GINE")["gine_layer"]
+    torch.manual_seed(1)
+    batch = _random_graph_batch()
+    h = torch.randn(batch.num_nodes, 8)
+    mlp = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.ReLU(), torch.nn.Linear(8, 6))
+    pyg = GINEConv(mlp, edge_dim=BOND_DIM, train_eps=True)
+    with torch.no_grad():
+        pyg.eps.fill_(-0.2)
+    library = ScratchGINEConv.from_pyg(pyg)
+    edge_lin = torch.nn.Linear(BOND_DIM, 8)
+    edge_lin.load_state_dict(pyg.lin.state_dict())
+    got = gine_layer(h, batch.edge_index, batch.edge_attr, edge_lin, copy.deepcopy(pyg.nn), pyg.eps.item())
+    expected = library(h, batch.edge_index, batch.edge_attr)
+    # float32, the same operations in possibly another summation order: a few ulps; 1e-5 of the scale
+    tolerance = 1e-5 * max(1.0, expected.abs().max().item())
+    assert got.shape == (batch.num_nodes, 6)
+    assert torch.allclose(got, expected, rtol=0, atol=tolerance)
+    assert torch.allclose(got, pyg(h, batch.edge_index, batch.edge_attr), rtol=0, atol=tolerance)
+
+
+def test_message_passing_figure_draws_atoms_messages_and_the_aggregated_sum():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Circle, FancyArrowPatch
+
+    from course_lib.molecules import message_passing_figure
+
+    features = np.array([[1, 0, 3], [1, 0, 0], [0, 1, 0], [0, 1, 1]])
+    fig = message_passing_figure("CC(=O)O", features=features, receiver=1)
+    try:
+        assert isinstance(fig, Figure) and len(fig.axes) == 3
+        messages, aggregation, update = fig.axes
+        texts = [t.get_text() for ax in fig.axes for t in ax.texts] + [ax.get_title() for ax in fig.axes]
+        for label in ("C0", "C1", "O2", "O3"):
+            assert label in texts, f"atom {label} is not labelled"
+        arrows = lambda ax: [p for p in ax.patches if isinstance(p, FancyArrowPatch)]
+        assert len(arrows(messages)) == 6, "3 bonds, one message arrow per direction"
+        assert len(arrows(aggregation)) == 3, "C1 receives 3 messages"
+        assert sum(isinstance(p, Circle) for p in messages.patches) == 4
+        joined = "\n".join(texts)
+        assert "m1 = h0 + h2 + h3" in joined and "[1, 2, 4]" in joined, "the aggregated sum is written out"
+        assert "messages" in joined and "aggregation" in joined and "update" in joined
+    finally:
+        plt.close(fig)
+    default = message_passing_figure("c1ccccc1O")           # receiver: the ring carbon with three neighbours
+    try:
+        assert "aggregation at C5" in default.axes[1].get_title()
+    finally:
+        plt.close(default)
+    with pytest.raises(ValueError, match="at least two atoms"):
+        message_passing_figure("C")
+    with pytest.raises(ValueError, match="features must have shape"):
+        message_passing_figure("CCO", features=np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="receiver"):
+        message_passing_figure("CCO", receiver=3)

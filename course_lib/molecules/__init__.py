@@ -14,6 +14,7 @@ One module per job:
 - :mod:`~course_lib.molecules.attribution` — integrated gradients over atom features (graph fixed),
   with the quadrature's error bound and a forward function for captum.
 - :mod:`~course_lib.molecules.plots` — molecule grids and atom-attribution drawings.
+- :mod:`~course_lib.molecules.diagrams` — the architecture figure: one message-passing layer on a graph.
 """
 
 from course_lib.molecules.attribution import (
@@ -30,6 +31,7 @@ from course_lib.molecules.baselines import (
     rdkit_descriptors,
 )
 from course_lib.molecules.data import TARGET, load_esol, smiles_and_target
+from course_lib.molecules.diagrams import message_passing_figure
 from course_lib.molecules.featurize import (
     ATOM_DIM,
     ATOM_FEATURES,
@@ -56,8 +58,9 @@ __all__ = [
     "ATOM_DIM", "ATOM_FEATURES", "AtomAttributions", "BOND_DIM", "BOND_FEATURES", "FeaturizedSet",
     "MoleculeGNN", "ScratchGINEConv", "Split", "TARGET", "attach_descriptors", "attribution_image",
     "descriptor_names", "featurize", "fixed_graph_forward", "gradient_boosting", "graph_forward",
-    "integrated_gradients", "load_esol", "mean_readout", "mol_to_graph", "molecule_grid", "morgan_fingerprints",
-    "murcko_scaffold", "parse_smiles", "path_nodes", "plot_attributions", "predict_graphs", "random_forest",
-    "random_split", "rdkit_descriptors", "scaffold_split", "scaffolds_shared", "scatter_sum", "show_image",
-    "smiles_and_target", "smiles_to_graph", "sum_readout", "train_gnn",
+    "integrated_gradients", "load_esol", "mean_readout", "message_passing_figure", "mol_to_graph",
+    "molecule_grid", "morgan_fingerprints", "murcko_scaffold", "parse_smiles", "path_nodes",
+    "plot_attributions", "predict_graphs", "random_forest", "random_split", "rdkit_descriptors",
+    "scaffold_split", "scaffolds_shared", "scatter_sum", "show_image", "smiles_and_target", "smiles_to_graph",
+    "sum_readout", "train_gnn",
 ]
