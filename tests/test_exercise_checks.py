@@ -40,15 +40,6 @@ if str(CASES_DIR.parent) not in sys.path:  # `from exercise_cases import Exercis
 
 from exercise_cases import ExerciseCase  # noqa: E402
 
-#: Notebooks whose cases a notebook helper branch of issue 13 adds; the lead removes an entry on merging.
-PENDING = {
-    "02_cnn_medical_imaging": "notebook helper branch i13-nb02 fixes this",
-    "03_lstm_finance": "notebook helper branch i13-nb03 fixes this",
-    "04_transformers_sentiment": "notebook helper branch i13-nb04 fixes this",
-    "05_gnn_molecules": "notebook helper branch i13-nb05 fixes this",
-}
-
-
 def _load(path: Path, name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
@@ -164,12 +155,11 @@ def stub_names(cells) -> list[str]:
 WITH_EXERCISES = [meta for meta in available() if stub_names(_notebook(meta))]
 
 
-def _pending(meta):
-    marks = [pytest.mark.xfail(reason=PENDING[meta.stem], strict=False)] if meta.stem in PENDING else []
-    return pytest.param(meta, marks=marks, id=meta.stem)
+def _param(meta):
+    return pytest.param(meta, id=meta.stem)
 
 
-@pytest.mark.parametrize("meta", [_pending(meta) for meta in WITH_EXERCISES])
+@pytest.mark.parametrize("meta", [_param(meta) for meta in WITH_EXERCISES])
 def test_every_exercise_stub_has_a_worked_solution_and_cases(meta):
     names = stub_names(_notebook(meta))
     solutions = load_solutions(meta.stem)
@@ -182,7 +172,7 @@ def test_every_exercise_stub_has_a_worked_solution_and_cases(meta):
         f"solutions/{meta.stem}.py: write it in jupytext py:percent style (# %% [markdown] and # %% cells)")
 
 
-@pytest.mark.parametrize("meta", [_pending(meta) for meta in WITH_EXERCISES])
+@pytest.mark.parametrize("meta", [_param(meta) for meta in WITH_EXERCISES])
 def test_the_notebook_says_where_its_worked_solutions_are(meta):
     markdown = "\n".join("".join(cell["source"]) for cell in _notebook(meta) if cell["cell_type"] == "markdown")
     assert f"solutions/{meta.stem}.py" in markdown, (

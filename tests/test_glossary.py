@@ -27,22 +27,12 @@ REQUIRED = ["Adam", "AdamW", "F1", "ROC curve", "global average pooling", "forwa
             "one-cycle", "inductive bias", "gamma deviance", "Newey–West", "HAC", "GLUE", "distillation",
             "linear probing", "residual connection", "Graph Isomorphism Network", "Riemann sum"]
 
-#: Notebooks a notebook helper branch of issue 13 brings in line; the lead removes an entry on merging.
-PENDING = {
-    "02_cnn_medical_imaging": "notebook helper branch i13-nb02 fixes this",
-    "03_lstm_finance": "notebook helper branch i13-nb03 fixes this",
-    "04_transformers_sentiment": "notebook helper branch i13-nb04 fixes this",
-    "05_gnn_molecules": "notebook helper branch i13-nb05 fixes this",
-}
-
-
 def _cells(meta) -> list[dict]:
     return json.loads((ROOT / meta.path).read_text(encoding="utf-8"))["cells"]
 
 
 def _notebooks():
-    return [pytest.param(meta, id=meta.stem, marks=[pytest.mark.xfail(reason=PENDING[meta.stem], strict=False)]
-                         if meta.stem in PENDING else []) for meta in available()]
+    return [pytest.param(meta, id=meta.stem) for meta in available()]
 
 
 # ------------------------------------------------------------------ the assembled file

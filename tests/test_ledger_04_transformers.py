@@ -11,7 +11,7 @@ import math
 
 import pytest
 
-from course_lib.results import Ledger, entry_is_stand_in
+from course_lib.results import entry_is_stand_in
 
 pytestmark = pytest.mark.ledger
 
@@ -56,8 +56,7 @@ def test_parameters_are_counted_as_used_at_inference(models):
     assert 10 < models[BASELINE]["params"] < frozen
 
 
-def test_verdicts_compare_the_transformers_with_the_baseline():
-    verdicts = Ledger(NOTEBOOK).read()["verdicts"]
+def test_verdicts_compare_the_transformers_with_the_baseline(verdicts):
     pairs = {(v["model_a"], v["model_b"]) for v in verdicts}
     for name in TRANSFORMERS:
         assert (name, BASELINE) in pairs, f"no verdict for {name} vs {BASELINE}"

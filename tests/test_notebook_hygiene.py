@@ -44,15 +44,8 @@ def test_notebook_is_committed_without_outputs(path):
 
 #: The longest code cell a notebook may have: a reader should see a cell's whole idea at once.
 MAX_CODE_LINES = 40
-#: Notebooks a notebook helper branch of issue 13 splits; the lead removes an entry on merging.
-LONG_CELLS_PENDING = {
-    "02_cnn_medical_imaging": "notebook helper branch i13-nb02 fixes this",
-    "04_transformers_sentiment": "notebook helper branch i13-nb04 fixes this",
-}
 
-
-@pytest.mark.parametrize("path", [pytest.param(p, id=p.name, marks=[pytest.mark.xfail(
-    reason=LONG_CELLS_PENDING[p.stem], strict=False)] if p.stem in LONG_CELLS_PENDING else []) for p in NOTEBOOKS])
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_no_code_cell_is_longer_than_40_lines(path):
     notebook = json.loads(path.read_text())
     long_cells = [f"cell {index}: {len(''.join(cell['source']).splitlines())} lines"
