@@ -183,3 +183,13 @@ def test_every_case_names_a_notebook_of_the_catalogue():
     stems = {meta.stem for meta in available()}
     unknown = sorted({case.notebook for case in CASES} - stems)
     assert not unknown, f"cases for notebooks the catalogue does not list: {unknown}"
+
+
+def test_the_alkane_check_rejects_a_short_chain_even_where_a_random_model_is_flat():
+    # seed 766 draws a network with dead ReLUs that predicts the same value for 5 to 11 carbons; the
+    # stress run found "chains one carbon short" accepted there. The check must redraw such a model.
+    from course_lib.checks.molecules import check_alkane_predictions
+
+    wrong = next(case for case in CASES if case.solution_name == "alkane_predictions").wrong
+    with pytest.raises(AssertionError, match="seed 766"):
+        check_alkane_predictions(wrong["chains one carbon short"], seed=766)
