@@ -98,15 +98,21 @@ def rnn_unrolled_figure(steps: int = 4) -> Figure:
     return fig
 
 
+def _cell_canvas() -> tuple[Figure, plt.Axes]:
+    """The canvas of a recurrent cell figure, with the grey outline of the cell (x 1.4–9.2, y 0.9–5.4)."""
+    fig, ax = _canvas(11.0, 6.4, figsize=(9.5, 5.6))
+    ax.add_patch(FancyBboxPatch((1.4, 0.9), 7.8, 4.5, boxstyle="round,pad=0.05,rounding_size=0.3",
+                                facecolor="#fafafa", edgecolor="grey", linewidth=1.0, zorder=0))
+    return fig, ax
+
+
 def lstm_cell_figure() -> Figure:
     """One LSTM step (the equations of ``nn.LSTM``).
 
     ``i, f, o = σ(·)``, ``g = tanh(·)`` of ``W_ih x_t + W_hh h_{t−1} + b``;
     ``c_t = f ⊙ c_{t−1} + i ⊙ g``; ``h_t = o ⊙ tanh(c_t)``.
     """
-    fig, ax = _canvas(11.0, 6.4, figsize=(9.5, 5.6))
-    ax.add_patch(FancyBboxPatch((1.4, 0.9), 7.8, 4.5, boxstyle="round,pad=0.05,rounding_size=0.3",
-                                facecolor="#fafafa", edgecolor="grey", linewidth=1.0, zorder=0))
+    fig, ax = _cell_canvas()
     top, bottom = 4.8, 1.5
     # memory line c: c_{t-1} -> × f -> + i⊙g -> c_t
     ax.text(0.6, top, "$c_{t-1}$", ha="center", va="center", fontsize=12, color=_STATE)
@@ -159,9 +165,7 @@ def gru_cell_figure() -> Figure:
     ``r, z = σ(W_ih x_t + W_hh h_{t−1} + b)``; ``n = tanh(W_in x_t + b_in + r ⊙ (W_hn h_{t−1} + b_hn))``;
     ``h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}``.
     """
-    fig, ax = _canvas(11.0, 6.4, figsize=(9.5, 5.6))
-    ax.add_patch(FancyBboxPatch((1.4, 0.9), 7.8, 4.5, boxstyle="round,pad=0.05,rounding_size=0.3",
-                                facecolor="#fafafa", edgecolor="grey", linewidth=1.0, zorder=0))
+    fig, ax = _cell_canvas()
     top, bottom = 4.8, 1.5
     # the state line: h_{t-1} -> × z -> + -> h_t
     ax.text(0.6, top, "$h_{t-1}$", ha="center", va="center", fontsize=12, color=_STATE)
