@@ -77,6 +77,13 @@ NOTEBOOKS: tuple[NotebookMeta, ...] = (
     NotebookMeta("05_gnn_molecules", "Graph networks for molecules", "chemistry (molecules)",
                  "GCN, GINE, GINE + descriptors",
                  "random forest on ECFP4 fingerprints / RDKit descriptors", ("esol",)),
+    NotebookMeta("06_autoencoders_gans", "Autoencoders and GANs for chest X-rays", "medical imaging (generative)",
+                 "autoencoder, VAE, conditional DCGAN",
+                 "PCA; PCA reconstruction, isolation forest, k-NN, one-class SVM; Gaussian mixture on PCA",
+                 ("pneumoniamnist",)),
+    NotebookMeta("07_small_data", "Deep learning with small data: breast ultrasound", "medical imaging (small data)",
+                 "CNN: from scratch, transferred, augmented, with synthetic images",
+                 "logistic regression, HOG + SVM", ("breastmnist", "pneumoniamnist")),
 )
 
 

@@ -27,7 +27,8 @@ import pytest
 
 import course_test_data as td
 from course_lib import environment
-from course_lib.data import DataFile, DatasetInfo, DataUnavailableError, LoadedDataset, load_dataset
+from course_lib.data import REGISTRY, DataFile, DatasetInfo, DataUnavailableError, LoadedDataset, load_dataset
+from course_lib.data import fallbacks, readers
 
 WRONG_MD5 = "md5:" + "0" * 32
 
@@ -485,12 +486,157 @@ class TestCorruptCache:
         assert served.server.requests == []
 
 
+# ============================================================================ BreastMNIST's own entry
+
+
+BREAST_PATH = "medmnist/breastmnist.npz"
+BREAST_URL = "https://zenodo.org/records/10519652/files/breastmnist.npz?download=1"
+BREAST_MD5 = "md5:750601b1f35ba3300ea97c75c52ff8f6"  # published in the medmnist package's INFO table
+
+
+def breast_npz(label_shape: str = "column", **changes) -> bytes:
+    """A BreastMNIST-shaped archive: official split sizes, labels (N, 1) like the Zenodo file
+    (``"column"``) or (N,) like the offline mirror's re-saved copy (``"flat"``)."""
+    arrays = td.image_arrays(readers.BREASTMNIST_SIZES)
+    if label_shape == "flat":
+        arrays = {k: (v.reshape(-1) if k.endswith("_labels") else v) for k, v in arrays.items()}
+    arrays.update(changes)
+    return td.npz_bytes(arrays, compressed=True)
+
+
+@dataclass
+class ServedBreast:
+    server: object
+    info: DatasetInfo  # the registry's entry, its URL and checksum pointed at the local server
+    content: bytes
+    url_path: str = "/records/10519652/files/breastmnist.npz"
+
+
+def serve_breast(server, content: bytes) -> ServedBreast:
+    """The registry's ``breastmnist`` entry (its reader, fallback, path) with the URL moved to the
+    local server and the checksum of what that server sends, as for the tiny entries above."""
+    td.write(server.root / "records" / "10519652" / "files" / "breastmnist.npz", content)
+    url = server.url("records/10519652/files/breastmnist.npz") + "?download=1"
+    info = with_files(REGISTRY["breastmnist"], url=url, known_hash=td.md5_hash(content))
+    return ServedBreast(server, info, content)
+
+
+class TestBreastMNIST:
+    def test_entry_downloads_the_zenodo_file_with_the_published_md5(self):
+        info = REGISTRY["breastmnist"]
+        assert info.files == (DataFile(BREAST_PATH, BREAST_URL, BREAST_MD5),)
+        assert info.read is readers.read_breastmnist
+        assert info.fallback.provenance == "synthetic" and info.fallback.load is fallbacks.synthetic_ultrasound
+        assert "Al-Dhabyani" in info.citation and "MedMNIST v2" in info.citation and info.licence == "CC BY 4.0"
+
+    @pytest.mark.parametrize("label_shape", ["column", "flat"])
+    def test_download_is_verified_cached_and_flattened(self, local_http_server, cache, label_shape):
+        served = serve_breast(local_http_server, breast_npz(label_shape))
+
+        loaded = load(served.info)
+
+        assert (loaded.provenance, loaded.source) == ("download", served.info.files[0].url)
+        assert loaded.is_real and not loaded.is_stand_in
+        expected = td.image_arrays(readers.BREASTMNIST_SIZES)
+        for split, n in readers.BREASTMNIST_SIZES.items():
+            np.testing.assert_array_equal(loaded.data[f"{split}_images"], expected[f"{split}_images"])
+            assert loaded.data[f"{split}_labels"].shape == (n,) and loaded.data[f"{split}_labels"].dtype == np.int64
+            np.testing.assert_array_equal(loaded.data[f"{split}_labels"], expected[f"{split}_labels"].ravel())
+        assert td.entries_under(cache) == ["medmnist", "medmnist/breastmnist.npz"]  # no temporary leftovers
+        assert (cache / BREAST_PATH).read_bytes() == served.content
+        assert local_http_server.requests == [served.url_path]
+
+        local_http_server.stop()
+        assert load(served.info).provenance == "cache"
+
+    def test_checksum_mismatch_leaves_nothing_half_written(self, local_http_server, cache):
+        # the published md5 against a file that is not the published one
+        served = serve_breast(local_http_server, breast_npz())
+        info = with_files(served.info, known_hash=BREAST_MD5)
+        with pytest.raises(DataUnavailableError, match=r"(?s)download from .* failed: ValueError: .*hash"):
+            load(info)
+        assert local_http_server.requests == [served.url_path]  # it did fetch, then refused what it got
+        assert td.entries_under(cache) == []
+
+        with pytest.warns(UserWarning, match="breastmnist: using a synthetic stand-in"):
+            loaded = load(info, allow_fallback=True)
+        assert loaded.provenance == "synthetic" and "SYNTHETIC STAND-IN" in loaded.describe()
+        assert td.entries_under(cache) == []
+
+    def test_checksum_mismatch_keeps_what_is_already_cached(self, local_http_server, cache):
+        td.write(cache / "medmnist" / "pneumoniamnist.npz", b"somebody else's file")
+        before = td.snapshot(cache)
+        served = serve_breast(local_http_server, breast_npz())
+        with pytest.raises(DataUnavailableError, match="hash"):
+            load(with_files(served.info, known_hash=td.md5_hash(served.content + b"x")))
+        after = td.snapshot(cache)
+        del before["."], after["."]
+        assert after == before
+
+    def test_server_dying_mid_file_leaves_nothing(self, local_http_server, cache):
+        served = serve_breast(local_http_server, breast_npz())
+        local_http_server.truncate[served.url_path] = 4000
+        with pytest.raises(DataUnavailableError, match="download from .* failed"):
+            load(served.info)
+        assert td.entries_under(cache) == []
+
+    @pytest.mark.parametrize("changes, problem", [
+        (dict(train_labels=np.full((546, 1), 2)), r"train_labels has values \[2\] outside 0..1"),
+        (dict(val_labels=np.zeros((78, 2), np.int64)), r"val_labels has shape \(78, 2\)"),
+        (dict(test_images=np.zeros((156, 28, 28, 3), np.uint8)), r"test_images has shape \(156, 28, 28, 3\)"),
+    ], ids=["third class", "two label columns", "RGB images"])
+    def test_download_of_the_wrong_structure_is_refused(self, local_http_server, cache, changes, problem):
+        served = serve_breast(local_http_server, breast_npz(**changes))  # its checksum matches
+        with pytest.raises(DataUnavailableError, match=f"(?s)unexpected file.*breastmnist.npz: {problem}"):
+            load(served.info)
+        assert td.entries_under(cache) == []
+
+    def test_mirror_copy_with_flat_labels_is_used_without_network(self, local_http_server, cache, tmp_path,
+                                                                  monkeypatch):
+        served = serve_breast(local_http_server, breast_npz("column"))
+        mirror = make_mirror(tmp_path / "mirror", {BREAST_PATH: breast_npz("flat")})
+        assert td.md5_hash(mirror / BREAST_PATH) != served.info.files[0].known_hash  # other bytes, same content
+        before = td.snapshot(mirror)
+        monkeypatch.setenv("COURSE_DATA_MIRROR", str(mirror))
+
+        loaded = load(served.info)
+
+        assert (loaded.provenance, loaded.source) == ("mirror", str(mirror))
+        assert loaded.data["train_labels"].shape == (546,)
+        assert local_http_server.requests == []
+        assert td.snapshot(mirror) == before and td.entries_under(cache) == []
+
+    def test_invalid_mirror_copy_is_skipped_for_the_download(self, local_http_server, cache, tmp_path):
+        served = serve_breast(local_http_server, breast_npz())
+        mirror = make_mirror(tmp_path / "mirror", {BREAST_PATH: breast_npz(train_labels=np.zeros((546, 2), np.int64))})
+        warning = r"ignoring mirror copy of breastmnist: .*train_labels has shape \(546, 2\)"
+        with pytest.warns(UserWarning, match=warning):
+            loaded = load(served.info, mirrors=[mirror])
+        assert loaded.provenance == "download"
+        assert td.files_under(cache) == [BREAST_PATH]
+
+    def test_offline_without_mirror_is_the_loud_stand_in_and_asks_nothing(self, local_http_server, cache,
+                                                                           monkeypatch):
+        served = serve_breast(local_http_server, breast_npz())
+        monkeypatch.setenv("COURSE_OFFLINE", "1")
+        with pytest.raises(DataUnavailableError, match=r"(?s)offline mode.*medmnist/breastmnist.npz"):
+            load(served.info)
+        with pytest.warns(UserWarning, match="breastmnist: using a synthetic stand-in"):
+            loaded = load(served.info, allow_fallback=True)
+        assert loaded.provenance == "synthetic" and not loaded.is_real and loaded.is_stand_in
+        banner = str(loaded)
+        assert "SYNTHETIC STAND-IN, NOT THE REAL DATASET" in banner and "NOT real data" in banner
+        assert loaded.data["train_images"].shape == (546, 28, 28)
+        assert local_http_server.requests == [] and td.entries_under(cache) == []
+
+
 # ============================================================================ the API itself
 
 
 class TestLoadDatasetInput:
     def test_unknown_name_lists_the_known_ones(self):
-        with pytest.raises(ValueError, match=r"unknown dataset 'mnist'; known datasets: breast_cancer, esol"):
+        with pytest.raises(ValueError,
+                           match=r"unknown dataset 'mnist'; known datasets: breast_cancer, breastmnist, esol"):
             load_dataset("mnist")
 
     @pytest.mark.parametrize("name", [None, 3, ["sst2"]])

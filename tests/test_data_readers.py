@@ -37,6 +37,7 @@ MIRROR = Path("/work/shared/datasets")
 needs_mirror = pytest.mark.skipif(not MIRROR.is_dir(), reason="the offline data mirror is not on this machine")
 
 PNEU_PATH = "medmnist/pneumoniamnist.npz"
+BREAST_PATH = "medmnist/breastmnist.npz"
 
 
 def error_about(path: Path, problem: str) -> str:
@@ -148,6 +149,107 @@ def test_validate_image_splits_other_shapes_and_classes():
         readers.validate_image_splits(arrays, "x.npz")
     with pytest.raises(DataValidationError, match=r"train_images has shape \(4, 28, 28\)"):
         readers.validate_image_splits(arrays, "x.npz", image_shape=(3, 28, 28), n_classes=3)
+
+
+# ============================================================================ BreastMNIST
+
+
+def breast_arrays(label_shape: str = "column", **changes) -> dict[str, np.ndarray]:
+    """BreastMNIST-shaped arrays; labels ``(N, 1)`` as in the official file (``"column"``) or
+    ``(N,)`` as in the offline mirror's re-saved copy (``"flat"``)."""
+    arrays = {}
+    for split, n in readers.BREASTMNIST_SIZES.items():
+        arrays[f"{split}_images"] = np.full((n, 28, 28), 7, np.uint8)
+        labels = (np.arange(n) % 4 != 0).astype(np.uint8)  # a quarter malignant (0), like the real set
+        arrays[f"{split}_labels"] = labels.reshape(n, 1) if label_shape == "column" else labels
+    for key, value in changes.items():
+        if value is None:
+            del arrays[key]
+        else:
+            arrays[key] = value
+    return arrays
+
+
+def write_breast_npz(folder: Path, arrays: dict[str, np.ndarray]) -> dict[str, Path]:
+    path = folder / BREAST_PATH
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **arrays)
+    return {BREAST_PATH: path}
+
+
+@pytest.mark.parametrize("label_shape", ["column", "flat"], ids=["labels (N,1)", "labels (N,)"])
+def test_read_breastmnist_accepts_both_label_layouts(tmp_path, label_shape):
+    data = readers.read_breastmnist(write_breast_npz(tmp_path, {**breast_arrays(label_shape),
+                                                                "extra_info": np.ones(3)}))
+    assert sorted(data) == sorted(f"{s}_{k}" for s in ("train", "val", "test") for k in ("images", "labels"))
+    for split, n in readers.BREASTMNIST_SIZES.items():
+        assert data[f"{split}_images"].shape == (n, 28, 28) and data[f"{split}_images"].dtype == np.uint8
+        assert data[f"{split}_labels"].shape == (n,) and data[f"{split}_labels"].dtype == np.int64
+        np.testing.assert_array_equal(data[f"{split}_labels"], np.arange(n) % 4 != 0)
+
+
+N_BREAST = readers.BREASTMNIST_SIZES
+BAD_BREAST = {
+    "missing key": (dict(val_images=None), r"missing keys \['val_images'\]"),
+    "RGB images": (dict(train_images=np.zeros((546, 28, 28, 3), np.uint8)),
+                   r"train_images has shape \(546, 28, 28, 3\), expected \(N, \(28, 28\)\)"),
+    "wrong image size": (dict(test_images=np.zeros((156, 64, 64), np.uint8)), r"test_images has shape \(156, 64, 64\)"),
+    "float images": (dict(val_images=np.zeros((78, 28, 28), np.float64)),
+                     "val_images has dtype float64, expected uint8"),
+    "two label columns": (dict(train_labels=np.zeros((546, 2), np.uint8)),
+                          r"train_labels has shape \(546, 2\), expected \(N, 1\) or \(N,\)"),
+    "labels (1, N)": (dict(val_labels=np.zeros((1, 78), np.uint8)), r"val_labels has shape \(1, 78\)"),
+    "labels (N, 1, 1)": (dict(val_labels=np.zeros((78, 1, 1), np.uint8)), r"val_labels has shape \(78, 1, 1\)"),
+    "float labels": (dict(test_labels=np.zeros(156)), "test_labels has dtype float64, expected integers"),
+    "a third class": (dict(train_labels=np.arange(546) % 3), r"train_labels has values \[2\] outside 0..1"),
+    "label count": (dict(test_labels=np.zeros(155, np.int64)), "test: 156 images but 155 labels"),
+    "wrong split size": (dict(val_images=np.zeros((80, 28, 28), np.uint8), val_labels=np.zeros(80, np.int64)),
+                         "val has 80 images, expected 78"),
+}
+
+
+@pytest.mark.parametrize("changes, problem", BAD_BREAST.values(), ids=BAD_BREAST.keys())
+@pytest.mark.parametrize("label_shape", ["column", "flat"])
+def test_read_breastmnist_rejects_bad_structure(tmp_path, changes, problem, label_shape):
+    paths = write_breast_npz(tmp_path, breast_arrays(label_shape, **changes))
+    with pytest.raises(DataValidationError, match=error_about(paths[BREAST_PATH], problem)):
+        readers.read_breastmnist(paths)
+
+
+def test_medmnist_readers_do_not_take_each_others_files(tmp_path):
+    """Same structure, other split sizes: PneumoniaMNIST under BreastMNIST's name is refused, and
+    the other way round."""
+    breast = write_breast_npz(tmp_path / "a", td.image_arrays(readers.PNEUMONIAMNIST_SIZES))
+    with pytest.raises(DataValidationError,
+                       match=error_about(breast[BREAST_PATH], "train has 4708 images, expected 546")):
+        readers.read_breastmnist(breast)
+    pneumonia = write_npz(tmp_path / "b", breast_arrays("flat"))
+    with pytest.raises(DataValidationError,
+                       match=error_about(pneumonia[PNEU_PATH], "train has 546 images, expected 4708")):
+        readers.read_pneumoniamnist(pneumonia)
+
+
+@pytest.mark.parametrize("content", [b"", td.npz_bytes(breast_arrays())[:2000]], ids=["empty", "truncated"])
+def test_read_breastmnist_rejects_unreadable_files(tmp_path, content):
+    path = td.write(tmp_path / BREAST_PATH, content)
+    with pytest.raises(DataValidationError, match=error_about(path, r"not a readable \.npz archive")):
+        readers.read_breastmnist({BREAST_PATH: path})
+
+
+def test_read_medmnist_2d_classes_and_sizes(tmp_path):
+    arrays = td.image_arrays({"train": 6, "val": 3, "test": 3})
+    arrays["train_labels"] = np.array([0, 1, 2, 2, 1, 0])  # (N,) here, (N, 1) in val and test
+    path = tmp_path / "three.npz"
+    np.savez(path, **arrays)
+    data = readers.read_medmnist_2d(path, n_classes=3)  # no expected sizes: any N > 0 is fine
+    assert data["train_labels"].tolist() == [0, 1, 2, 2, 1, 0] and data["val_labels"].shape == (3,)
+    with pytest.raises(DataValidationError, match=error_about(path, r"train_labels has values \[2\] outside 0..1")):
+        readers.read_medmnist_2d(path)
+    with pytest.raises(DataValidationError, match=error_about(path, "test has 3 images, expected 4")):
+        readers.read_medmnist_2d(path, n_classes=3, expected_sizes={"train": 6, "val": 3, "test": 4})
+    for bad in (1, 2.0, True, "2"):
+        with pytest.raises(ValueError, match="n_classes must be an int >= 2"):
+            readers.read_medmnist_2d(path, n_classes=bad)
 
 
 # ============================================================================ tables
@@ -280,15 +382,15 @@ def test_registry_entry_is_complete(name):
 
 
 def test_registry_names_and_provenances():
-    assert dataset_names() == sorted(REGISTRY) == ["breast_cancer", "esol", "freesolv", "pneumoniamnist",
-                                                   "sp500", "sst2"]
+    assert dataset_names() == sorted(REGISTRY) == ["breast_cancer", "breastmnist", "esol", "freesolv",
+                                                   "pneumoniamnist", "sp500", "sst2"]
     assert PROVENANCES == ("download", "mirror", "cache", "bundled", "synthetic")
     assert get_dataset_info("sst2") is REGISTRY["sst2"]
 
 
 def test_get_dataset_info_rejects_unknown_and_non_str_names():
-    with pytest.raises(ValueError, match="unknown dataset 'SST2'; known datasets: breast_cancer, esol, freesolv, "
-                                         "pneumoniamnist, sp500, sst2"):
+    with pytest.raises(ValueError, match="unknown dataset 'SST2'; known datasets: breast_cancer, breastmnist, "
+                                         "esol, freesolv, pneumoniamnist, sp500, sst2"):
         get_dataset_info("SST2")
     with pytest.raises(TypeError, match="dataset name must be a str, got int"):
         get_dataset_info(1)
@@ -344,6 +446,64 @@ def test_synthetic_xrays_have_pneumoniamnist_structure_and_repeat():
     assert set(np.unique(arrays["train_labels"])) <= {0, 1}
 
 
+def test_synthetic_ultrasound_has_breastmnist_structure_and_repeats():
+    arrays = fallbacks.synthetic_ultrasound()
+    readers.validate_image_splits(arrays, "synthetic", expected_sizes=readers.BREASTMNIST_SIZES)
+    for split in ("train", "val", "test"):
+        images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
+        assert images.dtype == np.uint8 and labels.dtype == np.int64 and labels.shape == (len(images),)
+        assert set(np.unique(labels)) == {0, 1}
+        assert images.std() > 20, "grey values should span a tissue-like range, not a flat image"
+    # about 27 % malignant (label 0) like BreastMNIST (147 of 546 training images)
+    assert 0.2 < 1 - arrays["train_labels"].mean() < 0.34
+    small = dict(n_train=20, n_val=6, n_test=6)
+    again = fallbacks.synthetic_ultrasound(**small, seed=3)
+    same = fallbacks.synthetic_ultrasound(**small, seed=3)
+    np.testing.assert_array_equal(again["train_images"], same["train_images"])
+    np.testing.assert_array_equal(again["test_labels"], same["test_labels"])
+    assert not np.array_equal(again["train_images"], fallbacks.synthetic_ultrasound(**small, seed=4)["train_images"])
+    assert again["train_images"].shape == (20, 28, 28)
+
+
+@pytest.mark.parametrize("bad", [dict(n_train=0), dict(n_test=-1), dict(n_val=2.5), dict(n_val=True), dict(seed=-1),
+                                 dict(seed="0")])
+def test_synthetic_ultrasound_rejects_bad_arguments(bad):
+    name = next(iter(bad))
+    with pytest.raises(ValueError, match=f"{name} must be a"):
+        fallbacks.synthetic_ultrasound(**bad)
+
+
+def _test_auc(arrays, model, features) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    model.fit(features(arrays["train_images"]), arrays["train_labels"])
+    return roc_auc_score(arrays["test_labels"], model.decision_function(features(arrays["test_images"])))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_synthetic_ultrasound_is_learnable_but_not_trivially_separable(seed):
+    """The lesson's shape: a linear model of the raw pixels finds signal (the real BreastMNIST gives
+    test AUC 0.83), but the overlapping signs and label noise keep it well below 1."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    arrays = fallbacks.synthetic_ultrasound(seed=seed)  # BreastMNIST's sizes: 546 / 78 / 156
+
+    def pixels(images):
+        return images.reshape(len(images), -1) / 255.0
+
+    def brightness(images):
+        return pixels(images).mean(1, keepdims=True)
+
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=0.01, max_iter=2000, tol=1e-3))
+    auc = _test_auc(arrays, model, pixels)
+    assert 0.65 < auc < 0.95, f"logistic regression on pixels: test AUC {auc:.3f}"
+    # and no trivial cue: mean brightness alone is close to chance (either way round)
+    auc_brightness = _test_auc(arrays, LogisticRegression(), brightness)
+    assert abs(auc_brightness - 0.5) < 0.2, f"mean brightness separates the classes: AUC {auc_brightness:.3f}"
+
+
 def test_synthetic_sentences_have_sst2_structure():
     data = fallbacks.synthetic_sentences(n_train=50, n_dev=10, seed=1)
     for split, n in (("train", 50), ("dev", 10)):
@@ -353,8 +513,8 @@ def test_synthetic_sentences_have_sst2_structure():
     assert data["train"]["sentence"].str.contains(" not ").any()
 
 
-@pytest.mark.parametrize("name, provenance", [("pneumoniamnist", "synthetic"), ("sst2", "synthetic"),
-                                              ("esol", "bundled"), ("freesolv", "bundled")])
+@pytest.mark.parametrize("name, provenance", [("pneumoniamnist", "synthetic"), ("breastmnist", "synthetic"),
+                                              ("sst2", "synthetic"), ("esol", "bundled"), ("freesolv", "bundled")])
 def test_registry_stand_ins_offline(name, provenance, monkeypatch):
     monkeypatch.setenv("COURSE_OFFLINE", "1")
     with pytest.raises(DataUnavailableError) as caught:
@@ -369,6 +529,8 @@ def test_registry_stand_ins_offline(name, provenance, monkeypatch):
     assert "!!" in loaded.describe()
     if name == "pneumoniamnist":
         readers.validate_image_splits(loaded.data, "synthetic")
+    elif name == "breastmnist":
+        readers.validate_image_splits(loaded.data, "synthetic", expected_sizes=readers.BREASTMNIST_SIZES)
     elif name == "sst2":
         assert set(loaded.data) == {"train", "dev"}
         readers.validate_sentiment_table(loaded.data["dev"], Path("dev"))
@@ -379,11 +541,30 @@ def test_registry_stand_ins_offline(name, provenance, monkeypatch):
     assert td.files_under(environment.data_dir()) == []
 
 
+def test_breastmnist_stand_in_is_loud(monkeypatch):
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    fallback = REGISTRY["breastmnist"].fallback
+    assert fallback.load is fallbacks.synthetic_ultrasound
+    assert "SYNTHETIC" in fallback.description and "NOT real data" in fallback.description
+    with pytest.warns(UserWarning, match=r"breastmnist: using a synthetic stand-in \(SYNTHETIC .*NOT real data\)"):
+        loaded = load_dataset("breastmnist", allow_fallback=True)
+    assert (loaded.provenance, loaded.source) == ("synthetic", fallback.description)
+    assert not loaded.is_real and loaded.is_stand_in
+    banner = loaded.describe()
+    assert banner.count("!" * 60) == 2 and "SYNTHETIC STAND-IN, NOT THE REAL DATASET" in banner
+    assert "MedMNIST v2 BreastMNIST: provenance=synthetic" in banner
+    assert "offline mode" in banner  # why the real data was not used
+    expected = fallbacks.synthetic_ultrasound()  # the documented default, seed 0
+    assert loaded.data.keys() == expected.keys()
+    for key, value in expected.items():
+        np.testing.assert_array_equal(loaded.data[key], value)
+
+
 # ============================================================================ the real mirror
 
 
 @needs_mirror
-@pytest.mark.parametrize("name", ["pneumoniamnist", "sst2", "esol", "freesolv"])
+@pytest.mark.parametrize("name", ["pneumoniamnist", "breastmnist", "sst2", "esol", "freesolv"])
 def test_real_data_from_the_offline_mirror(name, monkeypatch):
     monkeypatch.setenv("COURSE_DATA_MIRROR", str(MIRROR))
     monkeypatch.setenv("COURSE_OFFLINE", "1")
@@ -401,6 +582,12 @@ def test_real_data_from_the_offline_mirror(name, monkeypatch):
             assert data[f"{split}_labels"].shape == (n,)
         assert np.bincount(data["train_labels"]).tolist() == [1214, 3494]
         assert np.bincount(data["test_labels"]).tolist() == [234, 390]
+    elif name == "breastmnist":
+        counts = {"train": [147, 399], "val": [21, 57], "test": [42, 114]}  # 0 malignant, 1 normal/benign
+        for split, n in readers.BREASTMNIST_SIZES.items():
+            assert data[f"{split}_images"].shape == (n, 28, 28)
+            assert data[f"{split}_labels"].shape == (n,) and data[f"{split}_labels"].dtype == np.int64
+            assert np.bincount(data[f"{split}_labels"]).tolist() == counts[split]
     elif name == "sst2":
         assert {split: len(frame) for split, frame in data.items()} == {"train": 67349, "dev": 872}
     elif name == "esol":
@@ -409,6 +596,25 @@ def test_real_data_from_the_offline_mirror(name, monkeypatch):
         assert len(data) == 642 and list(data.columns) == ["iupac", "smiles", "expt", "calc"]
     assert {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in watched} == before
     assert td.files_under(environment.data_dir()) == []
+
+
+@needs_mirror
+def test_breastmnist_mirror_copy_differs_from_the_download_and_is_accepted_by_structure(tmp_path):
+    """The mirror's BreastMNIST was re-saved with labels of shape (N,), so its md5 is not the
+    published one: the md5 verifies downloads, the reader's structural checks judge mirror copies."""
+    mirror_file = MIRROR / BREAST_PATH
+    assert td.md5_hash(mirror_file) == "md5:098de56cd2d92ef2f7170e6153c02849"
+    assert REGISTRY["breastmnist"].files[0].known_hash == "md5:750601b1f35ba3300ea97c75c52ff8f6"
+    with np.load(mirror_file) as archive:
+        assert archive["train_labels"].shape == (546,)
+        # the same content with (N, 1) labels, as the official file stores them, is read the same way
+        column = {key: (archive[key].reshape(-1, 1) if key.endswith("_labels") else archive[key])
+                  for key in archive.files}
+    flat = readers.read_breastmnist({BREAST_PATH: mirror_file})
+    official_layout = readers.read_breastmnist(write_breast_npz(tmp_path, column))
+    assert flat.keys() == official_layout.keys()
+    for key in flat:
+        np.testing.assert_array_equal(flat[key], official_layout[key])
 
 
 # ============================================================================ dataset_status
@@ -436,9 +642,10 @@ def test_dataset_status_without_mirror(downloads):
     assert status["dataset"].tolist() == dataset_names()
     by_name = status.set_index("dataset")
     expected = {"breast_cancer": "bundled", "sp500": "bundled", "esol": "bundled", "freesolv": "bundled",
-                "pneumoniamnist": "synthetic", "sst2": "synthetic"}
+                "pneumoniamnist": "synthetic", "breastmnist": "synthetic", "sst2": "synthetic"}
     assert by_name["provenance"].to_dict() == expected
     assert by_name.loc["pneumoniamnist", "note"].startswith("stand-in")
+    assert by_name.loc["breastmnist", "note"].startswith("stand-in")
     assert by_name.loc["esol", "note"].startswith("stand-in")
     assert by_name.loc["breast_cancer", "note"] == ""
     assert by_name.loc["sst2", "licence"] == REGISTRY["sst2"].licence

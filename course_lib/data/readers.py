@@ -19,6 +19,7 @@ class DataValidationError(ValueError):
 
 
 PNEUMONIAMNIST_SIZES = {"train": 4708, "val": 524, "test": 624}
+BREASTMNIST_SIZES = {"train": 546, "val": 78, "test": 156}
 SST2_SIZES = {"train": 67349, "dev": 872}
 ESOL_TARGET = "measured log solubility in mols per litre"
 ESOL_ROWS = 1128
@@ -54,7 +55,7 @@ def validate_image_splits(
         if not np.issubdtype(labels.dtype, np.integer):
             raise _fail(source, f"{split}_labels has dtype {labels.dtype}, expected integers")
         if labels.ndim not in (1, 2) or (labels.ndim == 2 and labels.shape[1] != 1):
-            raise _fail(source, f"{split}_labels has shape {labels.shape}, expected (N, 1)")
+            raise _fail(source, f"{split}_labels has shape {labels.shape}, expected (N, 1) or (N,)")
         if len(labels) != len(images):
             raise _fail(source, f"{split}: {len(images)} images but {len(labels)} labels")
         if len(images) == 0:
@@ -74,16 +75,48 @@ def _load_npz(path: Path) -> dict[str, np.ndarray]:
         raise _fail(path, f"not a readable .npz archive ({type(error).__name__}: {error})") from error
 
 
+def read_medmnist_2d(
+    path: Path,
+    *,
+    n_classes: int = 2,
+    expected_sizes: dict[str, int] | None = None,
+    image_shape: tuple[int, ...] = (28, 28),
+) -> dict[str, np.ndarray]:
+    """One MedMNIST 2-D ``.npz`` file as ``{"train_images": uint8 (N, 28, 28), "train_labels": int64
+    (N,), ...}`` for the splits ``train``, ``val`` and ``test``.
+
+    The file is judged by its structure (:func:`validate_image_splits`: keys, dtypes, shapes, label
+    values in ``0..n_classes-1``, and the split sizes ``expected_sizes`` when given), not by its
+    bytes. Labels stored as ``(N, 1)`` (the official release) or ``(N,)`` (some re-saved copies)
+    are both accepted and come back flattened to ``(N,)``; other keys of the archive are dropped.
+    """
+    if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 2:
+        raise ValueError(f"n_classes must be an int >= 2, got {n_classes!r}")
+    path = Path(path)
+    arrays = _load_npz(path)
+    validate_image_splits(arrays, path, image_shape=image_shape, n_classes=n_classes,
+                          expected_sizes=expected_sizes)
+    return {key: (value.reshape(-1).astype(np.int64) if key.endswith("_labels") else value)
+            for key, value in arrays.items() if key.split("_")[0] in ("train", "val", "test")}
+
+
 def read_pneumoniamnist(paths: dict[str, Path]) -> dict[str, np.ndarray]:
     """PneumoniaMNIST as ``{"train_images": uint8 (4708, 28, 28), "train_labels": int (4708,), ...}``.
 
     Labels are flattened to shape ``(N,)``; 0 = normal, 1 = pneumonia.
     """
-    path = paths["medmnist/pneumoniamnist.npz"]
-    arrays = _load_npz(path)
-    validate_image_splits(arrays, path, expected_sizes=PNEUMONIAMNIST_SIZES)
-    return {key: (value.reshape(-1).astype(np.int64) if key.endswith("_labels") else value)
-            for key, value in arrays.items() if key.split("_")[0] in ("train", "val", "test")}
+    return read_medmnist_2d(paths["medmnist/pneumoniamnist.npz"], n_classes=2,
+                            expected_sizes=PNEUMONIAMNIST_SIZES)
+
+
+def read_breastmnist(paths: dict[str, Path]) -> dict[str, np.ndarray]:
+    """BreastMNIST as ``{"train_images": uint8 (546, 28, 28), "train_labels": int (546,), ...}``
+    (val 78, test 156 images).
+
+    Labels are flattened to shape ``(N,)``; 0 = malignant, 1 = normal or benign.
+    """
+    return read_medmnist_2d(paths["medmnist/breastmnist.npz"], n_classes=2,
+                            expected_sizes=BREASTMNIST_SIZES)
 
 
 def _read_table(path: Path, *, sep: str = ",", quoting: int = csv.QUOTE_MINIMAL) -> pd.DataFrame:
