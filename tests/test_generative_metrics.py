@@ -5,6 +5,7 @@ toy case or an independent computation (scikit-learn, eigendecompositions, brute
 from __future__ import annotations
 
 import dataclasses
+import importlib
 
 import numpy as np
 import pytest
@@ -14,12 +15,14 @@ from scipy.spatial.distance import cdist
 from sklearn.linear_model import LogisticRegression
 from torch import nn
 
-from course_lib.generative import precision_recall as pr_module
 from course_lib.generative.features import penultimate_features
 from course_lib.generative.frechet import frechet_distance, frechet_distance_from_statistics, gaussian_statistics
 from course_lib.generative.memorisation import memorisation_ratio, nearest_training_neighbours
 from course_lib.generative.precision_recall import PrecisionRecall, precision_recall
 from course_lib.generative.two_sample import classifier_two_sample_test, fit_logistic
+
+# the module, not the function of the same name that course_lib.generative exports
+pr_module = importlib.import_module("course_lib.generative.precision_recall")
 
 torch.set_num_threads(1)
 
