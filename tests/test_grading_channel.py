@@ -55,6 +55,14 @@ def test_arrays_and_tensors_keep_dtype_shape_and_bits():
     assert _round_trip(np.float32(1.5)) == 1.5 and type(_round_trip(np.int64(7))) is int
 
 
+def test_zero_dimensional_arrays_and_tensors_keep_their_empty_shape():
+    # a q1 answer that wrongly squeezes (1,) to () must not pass the grader while failing locally
+    assert _round_trip(np.array(2.5)).shape == ()
+    back = _round_trip(torch.tensor(0.25))
+    assert isinstance(back, torch.Tensor) and back.shape == () and back.item() == 0.25
+    assert _round_trip(torch.zeros(1)).shape == (1,)
+
+
 def test_what_is_not_data_is_handed_to_export():
     seen = []
     wire = channel.to_wire([np.array(["a"], dtype=object), {1: 2}, lambda: 0, {1, 2}],

@@ -54,7 +54,8 @@ class StudentError(Exception):
 def _array_to_wire(array, tag: str) -> dict:
     import numpy as np
 
-    array = np.ascontiguousarray(array)
+    array = np.asarray(array)
+    array = np.ascontiguousarray(array).reshape(array.shape)  # ascontiguousarray makes 0-d arrays 1-d
     if array.dtype.kind not in DATA_KINDS or array.dtype.itemsize > 8:
         raise TypeError(f"arrays of dtype {array.dtype} are not data")
     return {"$": tag, "dtype": array.dtype.str, "shape": list(array.shape),
