@@ -16,6 +16,7 @@
 - :mod:`course_lib.generative.precision_recall` — k-NN precision and recall (Kynkäänniemi et al. 2019).
 - :mod:`course_lib.generative.two_sample` — a classifier two-sample test with a permutation p-value.
 - :mod:`course_lib.generative.memorisation` — nearest training neighbours of generated images.
+- :mod:`course_lib.generative.diagrams` — the figures of the autoencoder, the VAE and the GAN.
 """
 
 from course_lib.generative.anomaly import (
