@@ -84,6 +84,10 @@ NOTEBOOKS: tuple[NotebookMeta, ...] = (
     NotebookMeta("07_small_data", "Deep learning with small data: breast ultrasound", "medical imaging (small data)",
                  "CNN: from scratch, transferred, augmented, with synthetic images",
                  "logistic regression, HOG + SVM", ("breastmnist", "pneumoniamnist")),
+    NotebookMeta("08_efficiency", "Deep learning without powerful hardware", "efficiency (imaging, finance, text)",
+                 "CNN, LSTM/GRU, MiniLM: int8 (ONNX Runtime), pruned, distilled; DDP across processes",
+                 "logistic regression, HOG + SVM, HAR, TF-IDF + logistic regression",
+                 ("pneumoniamnist", "sp500", "sst2")),
 )
 
 
