@@ -4,7 +4,7 @@ import importlib
 
 import course_lib.efficiency as efficiency
 
-MODULES = ("measure", "onnx_runtime", "pruning", "distillation", "distributed", "diagrams")
+MODULES = ("measure", "latency_grid", "onnx_runtime", "pruning", "distillation", "distributed", "diagrams")
 
 
 def test_every_exported_name_resolves_to_its_module_object():

@@ -3,6 +3,9 @@
 - :mod:`course_lib.efficiency.measure` — what a model costs: parameters, size on disk, latency (median
   and 95th percentile, warm-up excluded, at a fixed thread count), ratios against fp32, the cost table
   and its Pareto front.
+- :mod:`course_lib.efficiency.latency_grid` — latency over batch sizes and thread counts, and a variant
+  timed interleaved with its reference so that their ratio survives a change in the machine's load
+  (import its functions from the module: a package-level ``latency_grid`` would hide the module).
 - :mod:`course_lib.efficiency.onnx_runtime` — export to ONNX and int8 quantization with ONNX Runtime
   (static with a calibration set, dynamic), affine quantization written out by hand, MiniLM through
   ONNX Runtime.
@@ -41,6 +44,7 @@ from course_lib.efficiency.measure import (
     measure_latency,
     parameter_count,
     pareto_front,
+    resident_memory_mib,
     size_on_disk,
 )
 from course_lib.efficiency.onnx_runtime import (
@@ -72,6 +76,6 @@ __all__ = [
     "magnitude_mask", "magnitude_prune", "make_pruning_permanent", "max_parameter_difference",
     "measure_latency", "ort_embed", "ort_predict", "ort_session", "parameter_count", "pareto_front",
     "plot_pareto", "plot_sparsity_curve", "quantize_dynamic_int8", "quantize_static_int8",
-    "quantized_op_types", "read_result", "run_ddp", "run_single", "size_on_disk", "sparsity",
+    "quantized_op_types", "read_result", "resident_memory_mib", "run_ddp", "run_single", "size_on_disk", "sparsity",
     "structured_channel_prune", "teacher_logits", "write_training_data",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import pickle
 import time
 from dataclasses import asdict, dataclass
@@ -249,3 +250,13 @@ def pareto_front(quality, cost, higher_quality_is_better: bool = True) -> np.nda
     at_least = (q[None, :] >= q[:, None]) & (c[None, :] <= c[:, None])
     strictly = (q[None, :] > q[:, None]) | (c[None, :] < c[:, None])
     return ~np.any(at_least & strictly, axis=1)
+
+
+def resident_memory_mib() -> float | None:
+    """This process's resident memory (RSS) now, in MiB; None where ``/proc`` is missing (macOS, Windows)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            pages = int(statm.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
