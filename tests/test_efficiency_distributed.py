@@ -4,10 +4,11 @@ The central test starts the real thing: torchrun with 2 processes (gloo, CPU) fo
 same script in one process, on the same global batches; the final parameters must agree to 1e-6.
 Why 1e-6 in float32: the only difference between the runs is the order in which the per-sample
 gradients are summed (two halves averaged by the all-reduce vs one mean over the whole batch), which
-changes the gradient by a few units of float32 rounding (2^-24 ≈ 6e-8 relative); the parameters are
-of order 1 and the runs are short, so they stay within a few such units (measured: 3e-8 after 40 SGD
-steps, 1.2e-7 with Adam). A bug (wrong rows, per-rank batch norm, no gradient averaging) moves them
-by 1e-3 or more. The one-process run is itself checked against a training loop written here.
+changes the gradient by a few units of float32 rounding (2^-24 ≈ 6e-8 relative); over these 8 short
+steps on 128 images the parameters stay within a few such units (longer training amplifies them: over
+40 steps on X-rays they reach 3e-2 in float32, 2e-15 in float64, hence the notebook's float64). A bug
+(wrong rows, per-rank batch norm, no gradient averaging) moves them by 1e-3 or more. The one-process
+run is itself checked against a training loop written here.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from course_lib.imaging.models import CompactCNN
 
 torch.set_num_threads(1)
 
-N_SAMPLES, STEPS, GLOBAL_BATCH, SEED, LR = 128, 8, 32, 3, 0.05
+N_SAMPLES, STEPS, GLOBAL_BATCH, SEED, LR = 128, 8, 32, 3, 0.005
 
 
 @pytest.fixture(scope="module")
@@ -66,16 +67,22 @@ def test_two_processes_train_the_same_parameters_as_one(runs):
     np.testing.assert_allclose(ddp.losses, single.losses, rtol=0, atol=1e-6)
 
 
-def test_the_equality_is_not_vacuous(runs):
+def test_the_equality_is_not_vacuous(runs, data_file):
     """Training moved the weights far more than the tolerance, and the loss went down."""
     _, single = runs
     torch.manual_seed(SEED)
     initial = {k: v.numpy() for k, v in CompactCNN(dropout=0.0).state_dict().items()}
     assert max_parameter_difference(single, initial, include_buffers=False) > 1e-3
     assert single.losses[-2:].mean() < single.losses[:2].mean()
-    # frozen batch norm: the running statistics were not touched
-    assert max_parameter_difference(single, initial) == max_parameter_difference(single, initial,
-                                                                                  include_buffers=False)
+    # frozen batch norm: the running statistics are those of the training data (all 128 images, one
+    # chunk), here for the first layer straight from its convolution, with the initial weights
+    with np.load(data_file) as data:
+        images = torch.from_numpy(data["images"]).double().div(255).unsqueeze(1)
+    conv = nn.functional.conv2d(images, torch.from_numpy(initial["features.0.weight"]).double(), padding=1)
+    np.testing.assert_allclose(single.parameters["features.1.running_mean"], conv.mean(dim=(0, 2, 3)).numpy(),
+                               rtol=1e-5, atol=1e-6)   # float32 sums of 100,352 values: ~1e-6 relative
+    np.testing.assert_allclose(single.parameters["features.1.running_var"], conv.var(dim=(0, 2, 3)).numpy(),
+                               rtol=1e-5, atol=1e-6)
 
 
 def _independent_batches(n: int, steps: int, batch: int, seed: int) -> list[np.ndarray]:
@@ -88,7 +95,8 @@ def _independent_batches(n: int, steps: int, batch: int, seed: int) -> list[np.n
 
 
 def test_single_run_equals_a_training_loop_written_here(runs, data_file):
-    """The script's one-process path: plain SGD (momentum 0.9) on the global batches, BN in eval mode."""
+    """The script's one-process path: batch-norm statistics of the data, then plain SGD (momentum 0.9)
+    on the global batches with BN in eval mode."""
     _, single = runs
     with np.load(data_file) as data:
         images = torch.from_numpy(data["images"]).float().div(255).unsqueeze(1)
@@ -97,9 +105,13 @@ def test_single_run_equals_a_training_loop_written_here(runs, data_file):
     model = CompactCNN(dropout=0.0)
     optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=0.9)
     model.train()
-    for module in model.modules():
-        if isinstance(module, nn.BatchNorm2d):
-            module.eval()
+    bns = [module for module in model.modules() if isinstance(module, nn.BatchNorm2d)]
+    for module in bns:
+        module.momentum = 1.0   # one batch (all 128 images): running statistics := its statistics
+    with torch.no_grad():
+        model(images)
+    for module in bns:
+        module.eval()
     for rows in _independent_batches(N_SAMPLES, STEPS, GLOBAL_BATCH, SEED):
         optimizer.zero_grad()
         nn.functional.binary_cross_entropy_with_logits(model(images[rows]), labels[rows]).backward()
@@ -163,6 +175,48 @@ def test_the_script_refuses_a_file_without_labels(tmp_path):
     np.savez(broken, images=np.zeros((4, 28, 28), dtype=np.uint8))
     with pytest.raises(ValueError, match="'labels'"):
         ddp_train.load_data(broken, torch.float32)
+
+
+@pytest.mark.parametrize("images, labels, match", [
+    (np.zeros((4, 28, 28), np.uint8), np.array([0, 1, 2, 0]), "labels must be 0 or 1"),
+    (np.zeros((4, 28, 28), np.uint8), np.array([0, 1, 0.5, 0]), "labels must be 0 or 1"),
+    (np.zeros((4, 28, 28), np.uint8), np.array([0, 1, 1]), r"labels must have shape \(4,\)"),
+    (np.zeros((4, 28, 28), np.uint8), np.array(["a", "b", "a", "b"]), "labels must be numbers"),
+    (np.zeros((4, 3, 28, 28), np.uint8), np.array([0, 1, 1, 0]), "images must be"),
+    (np.zeros((4, 28), np.uint8), np.array([0, 1, 1, 0]), "images must be"),
+    (np.full((4, 28, 28), 2.0), np.array([0, 1, 1, 0]), r"images must be uint8 .* got values in \[2, 2\]"),
+    (np.full((4, 28, 28), np.nan), np.array([0, 1, 1, 0]), "images holds NaN"),
+    (np.zeros((4, 28, 28), np.int64), np.array([0, 1, 1, 0]), "images must be uint8"),
+])
+def test_the_script_checks_its_data(tmp_path, images, labels, match):
+    np.savez(tmp_path / "bad.npz", images=images, labels=labels)
+    with pytest.raises(ValueError, match=match):
+        ddp_train.load_data(tmp_path / "bad.npz", torch.float32)
+
+
+def test_the_script_loads_uint8_and_float_images_alike(tmp_path):
+    pixels = np.arange(2 * 28 * 28).reshape(2, 28, 28) % 256
+    np.savez(tmp_path / "u8.npz", images=pixels.astype(np.uint8), labels=np.array([1, 0]))
+    np.savez(tmp_path / "f.npz", images=pixels / 255.0, labels=np.array([True, False]))
+    (a, ya), (b, yb) = (ddp_train.load_data(tmp_path / name, torch.float64) for name in ("u8.npz", "f.npz"))
+    assert a.shape == (2, 1, 28, 28) and a.dtype == torch.float64
+    assert torch.equal(a, b) and ya.tolist() == yb.tolist() == [1.0, 0.0]
+
+
+def test_the_script_as_a_file_imports_no_course_package(data_file):
+    """What each worker imports: run as a file, the script must not run course_lib's package __init__s
+    (course_lib/imaging pulls scikit-learn, scikit-image, matplotlib; course_lib/efficiency ONNX ...)."""
+    import subprocess
+    from course_lib.efficiency.distributed import SCRIPT
+
+    code = (f"import runpy, sys\nnamespace = runpy.run_path({str(SCRIPT)!r})\n"
+            f"namespace['load_data']({str(data_file)!r}, namespace['torch'].float32)\n"
+            "namespace['_compact_cnn_class']()(dropout=0.0)\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('course_lib', 'sklearn', 'skimage', "
+            "'matplotlib', 'onnx', 'onnxruntime', 'torch_pruning', 'pandas')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd="/")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_failed_training_raises_with_the_workers_error(tmp_path):
@@ -256,8 +310,8 @@ def _torchrun_args(line: str):
 def test_launch_command_one_machine():
     line = launch_command(nproc_per_node=2, script_args=["--data", "my data.npz", "--out", "runs/x"])
     args = _torchrun_args(line)
-    assert args.standalone and args.nproc_per_node == "2" and args.module
-    assert args.training_script == "course_lib.efficiency.ddp_train"
+    assert args.standalone and args.nproc_per_node == "2" and not args.module
+    assert args.training_script == "course_lib/efficiency/ddp_train.py"
     script = ddp_train.parse_args(args.training_script_args)
     assert script.data == "my data.npz" and script.device == "cpu"
 
@@ -273,6 +327,9 @@ def test_launch_command_several_machines_and_gpus():
     assert args.training_script_args == ["--device", "cuda", "--steps", "10"]
     # one machine with an explicit endpoint is allowed too
     assert "--rdzv-endpoint=localhost:29500" in launch_command(rdzv_endpoint="localhost:29500")
+    # a module name is started with -m
+    args = _torchrun_args(launch_command(script="my_pkg.train"))
+    assert args.module and args.training_script == "my_pkg.train"
 
 
 @pytest.mark.parametrize("kwargs, error, match", [

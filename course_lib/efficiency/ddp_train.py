@@ -6,26 +6,28 @@ loss, and :class:`~torch.nn.parallel.DistributedDataParallel` (DDP) averages the
 processes (an *all-reduce*) before the optimiser steps. Every replica therefore takes the same step,
 the one that one process would take on the whole global batch.
 
-Launch (from the repository root, so that ``course_lib`` imports):
+Launch it as a file, from the repository root (torchrun's usual form; the script imports only the
+standard library, NumPy, torch and the file ``course_lib/imaging/models.py``, see
+:func:`_compact_cnn_class`, which keeps each worker process small).
 
 One machine, 2 processes on the CPU (backend gloo)::
 
-    torchrun --standalone --nproc_per_node=2 -m course_lib.efficiency.ddp_train \\
+    torchrun --standalone --nproc_per_node=2 course_lib/efficiency/ddp_train.py \\
         --data train.npz --out runs/ddp --steps 40 --global-batch 64
 
 The same training in one process, the reference (no torchrun needed)::
 
-    python -m course_lib.efficiency.ddp_train --single --data train.npz --out runs/single --steps 40
+    python course_lib/efficiency/ddp_train.py --single --data train.npz --out runs/single --steps 40
 
 Several machines (here 2, each with 2 processes): run the same line on every machine; ``HOST`` is
 the address of one of them that the others can reach, port 29400 open there::
 
     torchrun --nnodes=2 --nproc_per_node=2 --rdzv-backend=c10d --rdzv-endpoint=HOST:29400 \\
-        --rdzv-id=course08 -m course_lib.efficiency.ddp_train --data train.npz --out runs/ddp
+        --rdzv-id=course08 course_lib/efficiency/ddp_train.py --data train.npz --out runs/ddp
 
 GPUs (backend nccl): one process per GPU, ``--device cuda``::
 
-    torchrun --standalone --nproc_per_node=NUMBER_OF_GPUS -m course_lib.efficiency.ddp_train \\
+    torchrun --standalone --nproc_per_node=NUMBER_OF_GPUS course_lib/efficiency/ddp_train.py \\
         --device cuda --data train.npz --out runs/gpu
 
 The data file is an ``.npz`` with ``images`` ``(N, H, W)`` (``uint8`` 0..255 or floats in [0, 1]) and
@@ -45,10 +47,11 @@ Batch normalisation (``--batchnorm``): a BN layer in training mode normalises wi
 of the batch it sees, and under DDP each process sees only its part, so by default (``per-rank``)
 the processes do *not* compute what one process on the global batch computes.
 
-- ``frozen`` (default): BN layers normalise with their stored running statistics, which are not
-  updated (BN in evaluation mode; a per-channel scale and shift that are still trained). Each
-  sample's loss then depends on that sample alone, and the DDP run equals the one-process run up to
-  floating-point rounding.
+- ``frozen`` (default): the running statistics are first set to those of the training data
+  (:func:`set_batchnorm_statistics`, the same in every process), then BN layers normalise with them
+  and never update them (BN in evaluation mode; a per-channel scale and shift that are still
+  trained). Each sample's loss then depends on that sample alone, and the DDP run equals the
+  one-process run up to floating-point rounding.
 - ``per-rank``: plain BN in training mode, what DDP does unless told otherwise.
 - ``sync``: :class:`torch.nn.SyncBatchNorm`, whose statistics are computed over the whole global
   batch. In torch 2.13 it only runs on GPUs (on the CPU its forward raises "SyncBatchNorm expected
@@ -61,11 +64,17 @@ run; ``--dropout`` is 0 unless you set it.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import sys
 import time
 from pathlib import Path
+
+if __name__ == "__main__" and sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    # run as a file, Python puts this folder first on the path: its other modules (distributed.py,
+    # measure.py, ...) must not shadow top-level modules of the same name
+    del sys.path[0]
 
 import numpy as np
 import torch
@@ -73,10 +82,25 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from course_lib.generative.images import as_class_labels, as_unit_images
-from course_lib.imaging.models import CompactCNN
-
 BATCHNORM_MODES = ("frozen", "per-rank", "sync")
+
+
+def _compact_cnn_class() -> type:
+    """``CompactCNN`` from ``course_lib/imaging/models.py``, without running ``course_lib/imaging/__init__.py``.
+
+    Every worker process imports this script. ``import course_lib.imaging.models`` would first run the
+    package's ``__init__``, which pulls scikit-learn, scikit-image and matplotlib (about 200 MiB per
+    process) into processes that need none of them; ``models.py`` itself imports only torch. So the
+    file is loaded on its own (or the module reused where it was imported already, e.g. in a notebook).
+    """
+    loaded = sys.modules.get("course_lib.imaging.models")
+    if loaded is not None:
+        return loaded.CompactCNN
+    path = Path(__file__).resolve().parents[1] / "imaging" / "models.py"
+    spec = importlib.util.spec_from_file_location("_ddp_train_imaging_models", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.CompactCNN
 
 
 def available_cores() -> int:
@@ -104,23 +128,85 @@ def global_batches(n_samples: int, steps: int, global_batch: int, seed: int) -> 
     return np.stack(batches[:steps])
 
 
+def _unit_images(array: np.ndarray, name: str) -> np.ndarray:
+    """``array`` ``(N, H, W)`` or ``(N, 1, H, W)``, uint8 0..255 or floats in [0, 1], as float64 ``(N, 1, H, W)``.
+
+    (The checks of ``course_lib.generative.images.as_unit_images``, written out here so that the
+    worker processes do not import that package.)
+    """
+    if array.ndim == 3:
+        array = array[:, None]
+    if array.ndim != 4 or array.shape[1] != 1 or array.shape[0] == 0:
+        raise ValueError(f"{name} must be (N, H, W) or (N, 1, H, W) grey images with N >= 1, got shape {array.shape}")
+    if array.dtype == np.uint8:
+        return array.astype(np.float64) / 255.0
+    if not np.issubdtype(array.dtype, np.floating):
+        raise ValueError(f"{name} must be uint8 (0..255) or floats in [0, 1], got dtype {array.dtype}")
+    array = array.astype(np.float64)
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} holds NaN or infinite values")
+    low, high = float(array.min()), float(array.max())
+    if low < -1e-6 or high > 1 + 1e-6:
+        raise ValueError(f"{name} must be uint8 (0..255) or floats in [0, 1], got values in [{low:.3g}, {high:.3g}]")
+    return np.clip(array, 0.0, 1.0)
+
+
+def _binary_labels(array: np.ndarray, name: str, length: int) -> np.ndarray:
+    """``array`` ``(length,)`` of 0s and 1s (ints, bools or whole floats) as float64."""
+    if array.ndim != 1 or len(array) != length:
+        raise ValueError(f"{name} must have shape ({length},), one label per image, got {array.shape}")
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must be numbers 0 or 1, got dtype {array.dtype}")
+    values = array.astype(np.float64)
+    if not np.all((values == 0) | (values == 1)):
+        raise ValueError(f"{name} must be 0 or 1, got values {np.unique(values[(values != 0) & (values != 1)])[:5]}")
+    return values
+
+
 def load_data(path: str | Path, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
-    """Images ``(N, 1, H, W)`` in [0, 1] and labels ``(N,)`` (0./1.) from an ``.npz`` file."""
+    """Images ``(N, 1, H, W)`` in [0, 1] and labels ``(N,)`` (0./1.) from an ``.npz`` file, as ``dtype``."""
     with np.load(path) as data:
         if "images" not in data or "labels" not in data:
             raise ValueError(f"{path} must hold arrays 'images' and 'labels', has {sorted(data.keys())}")
-        images = as_unit_images(data["images"], "images", size=None)
-        labels = as_class_labels(data["labels"], "labels", length=len(images))
-    return images.to(dtype), labels.to(dtype)
+        images = _unit_images(data["images"], "images")
+        labels = _binary_labels(data["labels"], "labels", length=len(images))
+    return torch.from_numpy(images).to(dtype), torch.from_numpy(labels).to(dtype)
 
 
 def build_model(args: argparse.Namespace) -> nn.Module:
     """The compact CNN, initialised from ``args.seed`` (the same weights in every process)."""
     torch.manual_seed(args.seed)
-    model = CompactCNN(dropout=args.dropout)
+    model = _compact_cnn_class()(dropout=args.dropout)
     if args.batchnorm == "sync":
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     return model.to(dtype=getattr(torch, args.dtype))
+
+
+def set_batchnorm_statistics(model: nn.Module, images: torch.Tensor, chunk: int = 256) -> None:
+    """Set every batch-norm layer's running statistics to those of ``images`` ``(N, C, H, W)``.
+
+    The images pass through the model (training mode, no gradients) in consecutive chunks of ``chunk``;
+    each layer's ``running_mean`` / ``running_var`` become the average over the chunks of the chunk's
+    per-channel mean / unbiased variance (``momentum=None``, PyTorch's cumulative average). The
+    weights are unchanged. With ``--batchnorm frozen`` the script does this once before training,
+    identically in every process: a new network's statistics (mean 0, variance 1) do not fit grey values
+    in [0, 1] nor the layers after the first, and with them frozen there 40 SGD steps learned nothing
+    (a nearly constant output, test AUC 0.5).
+    """
+    layers = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [layer.momentum for layer in layers]
+    was_training = model.training
+    for layer in layers:
+        layer.reset_running_stats()
+        layer.momentum = None
+    model.train()
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        for start in range(0, len(images), chunk):
+            model(images[start:start + chunk].to(device))
+    for layer, momentum in zip(layers, momenta):
+        layer.momentum = momentum
+    model.train(was_training)
 
 
 def set_training_mode(model: nn.Module, batchnorm: str) -> None:
@@ -167,6 +253,8 @@ def train(args: argparse.Namespace) -> bool:
     batches = global_batches(len(images), args.steps, args.global_batch, args.seed)
     local = args.global_batch // world_size
     model = build_model(args).to(device)
+    if args.batchnorm == "frozen":
+        set_batchnorm_statistics(model, images)  # the statistics of the training data, then frozen
     if distributed:
         # broadcasts rank 0's weights, then averages gradients during backward()
         model = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
@@ -226,7 +314,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=40, help="optimiser steps (default 40)")
     parser.add_argument("--global-batch", type=int, default=64,
                         help="samples per step over all processes (default 64)")
-    parser.add_argument("--lr", type=float, default=0.05, help="learning rate (default 0.05)")
+    parser.add_argument("--lr", type=float, default=0.005, help="learning rate (default 0.005)")
     parser.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd",
                         help="sgd (momentum 0.9, the default) or adam")
     parser.add_argument("--seed", type=int, default=0, help="seeds the weights and the batch order")

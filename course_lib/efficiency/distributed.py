@@ -13,13 +13,15 @@ Times are wall-clock seconds of the training loop alone (process start-up, impor
 rendezvous are not counted); they vary from run to run and between machines.
 
 How equal is "equal"? The two runs differ only in the order in which per-sample gradients are added
-(each process averages its half, the all-reduce averages the halves), so in float32 the parameters
-(of order 1) differ by a few units of rounding, 2^-24 ≈ 6e-8 each; a tolerance of 1e-6 leaves room
-for that and is far below what a real difference makes. Measured with torch 2.13 on a CPU (gloo,
-2 processes, 40 steps of 64 images, ``batchnorm="frozen"``): largest difference 3e-8 with SGD,
-1.2e-7 with Adam; in float64 6e-17 and 9e-16. With ``batchnorm="per-rank"`` (statistics of each
-half-batch) the parameters differ by 8e-3 and the running statistics by 8e-2: not rounding but a
-different computation.
+(each process averages its half, the all-reduce averages the halves), so each step's gradients differ
+by a few units of rounding; training then carries those differences on, and can amplify them. Measured
+with torch 2.13 on a CPU (gloo, 2 processes, 40 SGD steps of 64 PneumoniaMNIST X-rays, lr 0.005,
+``batchnorm="frozen"``): largest parameter difference 2e-15 in float64 but 3e-2 in float32, where the
+rounding (2^-24 ≈ 6e-8 relative) grew step by step; one process that averages the two halves'
+gradients by hand drifts away from the whole-batch run by exactly as much, so that is rounding, not
+DDP. Prove the equality in float64 (tolerance 1e-6); in float32 it holds to 1e-6 only for short runs
+(the tests: 8 steps). With ``batchnorm="per-rank"`` (statistics of each half-batch) the parameters
+differ even in float64: not rounding but a different computation.
 """
 
 from __future__ import annotations
@@ -42,10 +44,14 @@ from course_lib.arrays import as_count
 from course_lib.generative.images import as_class_labels, as_unit_images
 from course_lib.efficiency.ddp_train import BATCHNORM_MODES
 
-#: The training script, as a module name for ``python -m`` / ``torchrun -m``.
-SCRIPT_MODULE = "course_lib.efficiency.ddp_train"
-
 _REPO_ROOT = Path(__file__).resolve().parents[2]  # the folder that holds course_lib/
+
+#: The training script, started as a file (``torchrun ... course_lib/efficiency/ddp_train.py``), not with
+#: ``-m``: ``-m course_lib.efficiency.ddp_train`` would first run ``course_lib/efficiency/__init__.py``
+#: (ONNX, ONNX Runtime, matplotlib, torch-pruning, ...) in every worker process.
+SCRIPT = _REPO_ROOT / "course_lib" / "efficiency" / "ddp_train.py"
+#: The same, relative to the repository root, as it appears in the launch lines.
+SCRIPT_PATH = "course_lib/efficiency/ddp_train.py"
 _BACKENDS = ("gloo", "nccl")
 
 
@@ -182,9 +188,12 @@ def _out_dir(out_dir, prefix: str) -> Path:
 
 
 def run_ddp(data_path: str | Path, *, nproc: int = 2, steps: int = 40, global_batch: int = 64, seed: int = 0,
-            lr: float = 0.05, optimizer: str = "sgd", batchnorm: str = "frozen", dtype: str = "float32",
+            lr: float = 0.005, optimizer: str = "sgd", batchnorm: str = "frozen", dtype: str = "float32",
             threads: int | None = None, out_dir: str | Path | None = None, timeout: float = 300.0) -> DDPResult:
     """Train with ``nproc`` processes on one machine (torchrun, backend gloo) and return the result.
+
+    Runs ``python -m torch.distributed.run --standalone --nproc_per_node=NPROC course_lib/efficiency/ddp_train.py``
+    (the script as a file, so that each worker imports only NumPy, torch and the CNN's file).
 
     Each process takes ``global_batch // nproc`` consecutive samples of every global batch;
     ``threads`` per process defaults to ``cores // nproc`` (at least 1). ``out_dir`` (default: a new
@@ -199,21 +208,22 @@ def run_ddp(data_path: str | Path, *, nproc: int = 2, steps: int = 40, global_ba
     args = _script_args(data_path, out, steps=steps, global_batch=global_batch, seed=seed, lr=lr,
                         optimizer=optimizer, batchnorm=batchnorm, dtype=dtype, threads=threads)
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(nproc),
-               "-m", SCRIPT_MODULE] + args
+               str(SCRIPT)] + args
     return _run(command, out, timeout, threads)
 
 
-def run_single(data_path: str | Path, *, steps: int = 40, global_batch: int = 64, seed: int = 0, lr: float = 0.05,
+def run_single(data_path: str | Path, *, steps: int = 40, global_batch: int = 64, seed: int = 0, lr: float = 0.005,
                optimizer: str = "sgd", batchnorm: str = "frozen", dtype: str = "float32", threads: int | None = None,
                out_dir: str | Path | None = None, timeout: float = 300.0) -> DDPResult:
-    """The reference: the same script in one process (``--single``) on the whole global batches.
+    """The reference: the same script in one process (``python course_lib/efficiency/ddp_train.py --single``)
+    on the whole global batches.
 
     Arguments as in :func:`run_ddp`; ``threads`` defaults to all cores.
     """
     out = _out_dir(out_dir, "single_")
     args = _script_args(data_path, out, steps=steps, global_batch=global_batch, seed=seed, lr=lr,
                         optimizer=optimizer, batchnorm=batchnorm, dtype=dtype, threads=threads)
-    return _run([sys.executable, "-m", SCRIPT_MODULE, "--single"] + args, out, timeout, threads)
+    return _run([sys.executable, str(SCRIPT), "--single"] + args, out, timeout, threads)
 
 
 def _parameter_dict(value, name: str) -> dict[str, np.ndarray]:
@@ -249,7 +259,7 @@ def max_parameter_difference(a, b, *, include_buffers: bool = True) -> float:
 
 
 def launch_command(*, nnodes: int = 1, nproc_per_node: int = 2, rdzv_endpoint: str | None = None,
-                   backend: str = "gloo", rdzv_id: str = "course08", script: str = SCRIPT_MODULE,
+                   backend: str = "gloo", rdzv_id: str = "course08", script: str = SCRIPT_PATH,
                    script_args: str | Sequence[str] = ("--data", "train.npz", "--out", "runs/ddp")) -> str:
     """The torchrun command line that starts data-parallel training.
 
@@ -259,8 +269,10 @@ def launch_command(*, nnodes: int = 1, nproc_per_node: int = 2, rdzv_endpoint: s
     - GPUs: ``backend="nccl"`` adds ``--device cuda`` to the script's arguments; ``nproc_per_node`` is
       then the number of GPUs per machine.
 
-    ``script`` is a module name (started with ``-m``) or a path ending in ``.py``; ``script_args`` is
-    appended (a string as it is, a sequence quoted for the shell).
+    ``script`` is a path ending in ``.py`` (default: the course's script, relative to the repository
+    root, where the line is meant to run) or a module name (then started with ``-m``, which also runs
+    its packages' ``__init__`` in every process); ``script_args`` is appended (a string as it is, a
+    sequence quoted for the shell).
     """
     nnodes = as_count(nnodes, "nnodes")
     nproc_per_node = as_count(nproc_per_node, "nproc_per_node")
