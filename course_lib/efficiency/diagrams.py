@@ -24,6 +24,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from course_lib.arrays import as_vector
 from course_lib.efficiency.measure import pareto_front
@@ -289,6 +290,11 @@ def plot_pareto(table, quality_col: str = "quality", cost_col: str = "b1_t1_ms",
         ax.annotate(text, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7.5)
     if log_cost:
         ax.set_xscale("log")
+        # ticks at 1, 2 and 5 per decade, written as plain numbers: over less than a decade
+        # matplotlib's default labels the minor ticks in scientific notation, and they collide
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
     better = "higher is better" if higher_quality_is_better else "lower is better"
     ax.set_xlabel(cost_label or (f"{cost_col} (log scale)" if log_cost else cost_col))
     ax.set_ylabel(quality_label or f"{quality_col} ({better})")
