@@ -156,3 +156,13 @@ def test_plot_sparsity_curve_draws_mean_band_and_reference(ax):
 def test_plot_sparsity_curve_rejects_bad_input(args, kwargs, error, match):
     with pytest.raises(error, match=match):
         plot_sparsity_curve(*args, **kwargs)
+
+
+def test_pareto_labels_of_crowded_points_move_apart_and_lone_ones_stay():
+    table = pd.DataFrame({"name": ["a", "b", "c", "far"], "quality": [0.96, 0.9601, 0.9602, 0.90],
+                          "b1_t1_ms": [3.0, 3.2, 3.4, 0.3]})
+    ax = plot_pareto(table)
+    offsets = {text.get_text(): text.xyann[1] for text in ax.texts}
+    assert len({offsets["a"], offsets["b"], offsets["c"]}) == 3, offsets
+    assert offsets["far"] == offsets["a"], "a point with no neighbour keeps the usual offset"
+    plt.close(ax.figure)
