@@ -235,6 +235,17 @@ def _preprocess(source: Path, target: Path) -> None:
         quant_pre_process(str(source), str(target), skip_symbolic_shape=True)
 
 
+def _quantization_paths(fp32_path, int8_path, per_channel) -> tuple[Path, Path]:
+    """The checked source and target files of a quantizer (and its ``per_channel`` flag)."""
+    source = _existing_file(fp32_path, "fp32_path")
+    target = _output_path(int8_path, "int8_path")
+    if source.resolve() == target.resolve():
+        raise ValueError("int8_path must differ from fp32_path")
+    if not isinstance(per_channel, bool):
+        raise TypeError(f"per_channel must be a bool, got {type(per_channel).__name__}")
+    return source, target
+
+
 def quantize_dynamic_int8(fp32_path, int8_path, *, per_channel: bool = True) -> Path:
     """Dynamic int8 quantization of the ONNX model at ``fp32_path``, written to ``int8_path``.
 
@@ -251,12 +262,7 @@ def quantize_dynamic_int8(fp32_path, int8_path, *, per_channel: bool = True) -> 
     channel, for 0.1 MB more); its attention and feed-forward matrices have a few columns of much
     larger weights, which a single scale per matrix resolves badly.
     """
-    source = _existing_file(fp32_path, "fp32_path")
-    target = _output_path(int8_path, "int8_path")
-    if source.resolve() == target.resolve():
-        raise ValueError("int8_path must differ from fp32_path")
-    if not isinstance(per_channel, bool):
-        raise TypeError(f"per_channel must be a bool, got {type(per_channel).__name__}")
+    source, target = _quantization_paths(fp32_path, int8_path, per_channel)
     with tempfile.TemporaryDirectory() as folder:
         prepared = Path(folder) / "preprocessed.onnx"
         _preprocess(source, prepared)
@@ -326,12 +332,7 @@ def quantize_static_int8(fp32_path, int8_path, calibration: Mapping[str, np.ndar
     minimum and maximum seen (MinMax calibration). Weights: int8, symmetric, per output channel
     (``per_channel=True``) or per tensor; activations: uint8, asymmetric. QDQ format.
     """
-    source = _existing_file(fp32_path, "fp32_path")
-    target = _output_path(int8_path, "int8_path")
-    if source.resolve() == target.resolve():
-        raise ValueError("int8_path must differ from fp32_path")
-    if not isinstance(per_channel, bool):
-        raise TypeError(f"per_channel must be a bool, got {type(per_channel).__name__}")
+    source, target = _quantization_paths(fp32_path, int8_path, per_channel)
     expected = _model_inputs(source)
     if not isinstance(calibration, Mapping):
         if len(expected) != 1:
