@@ -88,6 +88,18 @@ NOTEBOOKS: tuple[NotebookMeta, ...] = (
                  "CNN, LSTM/GRU, MiniLM: int8 (ONNX Runtime), pruned, distilled; DDP across processes",
                  "logistic regression, HOG + SVM, HAR, TF-IDF + logistic regression",
                  ("pneumoniamnist", "sp500", "sst2")),
+    NotebookMeta("09_shift_ood", "When deep models fail on images: shift, unfamiliar inputs, explanations tested",
+                 "reliability (imaging)",
+                 "CNN (plain and augmented) under MedMNIST-C corruptions; MSP, energy, Mahalanobis OOD "
+                 "detectors; Grad-CAM and integrated gradients with sanity checks",
+                 "logistic regression, HOG + SVM; PCA residual and isolation forest on pixels",
+                 ("pneumoniamnist", "breastmnist")),
+    NotebookMeta("10_bias_explanations", "Bias across groups, and a transformer's explanations put to the test",
+                 "fairness (tabular), explanations (text)",
+                 "MLP and gradient boosting per group (fairlearn), threshold optimizer; MiniLM attention "
+                 "rollout vs layer integrated gradients",
+                 "logistic regression; random token ranking",
+                 ("arrests", "sst2")),
 )
 
 

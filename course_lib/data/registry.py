@@ -223,6 +223,19 @@ REGISTRY: dict[str, DatasetInfo] = {
             tags=("tabular",),
         ),
         DatasetInfo(
+            name="arrests",
+            title="Arrests for marijuana possession (Toronto Star)",
+            description="5,226 people arrested in Toronto 1997-2002: released with a summons (Yes/No), "
+            "colour (Black/White), year, age, sex, employed, citizen, checks",
+            licence="GPL (>= 2), R package carData; redistributed in scikit-lego (MIT)",
+            citation="Fox & Weisberg, An R Companion to Applied Regression, 3rd ed. (2019), "
+            "carData::Arrests; data from the Toronto Star (2002)",
+            homepage="https://cran.r-project.org/package=carData",
+            bundled=fallbacks.sklego_arrests,
+            bundled_source="scikit-lego (sklego.datasets.load_arrests)",
+            tags=("tabular", "fairness"),
+        ),
+        DatasetInfo(
             name="sp500",
             title="S&P 500 index, daily OHLC 1999-2018",
             description="5,031 trading days, 1999-01-04 to 2018-12-31: Open, High, Low, Close, "
