@@ -10,7 +10,8 @@ notebook::
 Design (the same for every notebook):
 
 - **One module per notebook**: ``welcome`` (00), ``foundations`` (01), ``cnn`` (02), ``volatility`` (03),
-  ``sentiment`` (04), ``molecules`` (05), ``generative`` (06), ``small_data`` (07), ``efficiency`` (08); shared helpers in :mod:`course_lib.checks._common`.
+  ``sentiment`` (04), ``molecules`` (05), ``generative`` (06), ``small_data`` (07), ``efficiency`` (08),
+  ``reliability`` (09 and 10); shared helpers in :mod:`course_lib.checks._common`.
   This package re-exports nothing: a notebook imports the checks of its own module, so importing
   one notebook's checks never imports another domain's heavy libraries.
 - **A check is a function** ``check_<what>(answer, *notebook_data, seed=None)`` that follows the
@@ -27,5 +28,5 @@ Design (the same for every notebook):
   them, and code that calls them by name (including nested functions).
 - **Proved by tests**: ``tests/test_exercise_checks.py`` runs every check on the worked solution
   (``solutions/<notebook>.py``, must be correct, five times with fresh inputs) and on the wrong
-  answers listed in ``tests/exercise_cases/<module>.py`` (06-08: ``<notebook>.py``; must never be correct).
+  answers listed in ``tests/exercise_cases/<module>.py`` (06-10: ``<notebook>.py``; must never be correct).
 """
