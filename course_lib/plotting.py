@@ -40,6 +40,20 @@ def use_course_style() -> None:
     mpl.rcParams.update(STYLE)
 
 
+#: Schematic diagrams (the ``diagrams`` modules): colour of what a method changes or what goes wrong.
+DIAGRAM_ACCENT = "#c0392b"
+#: Schematic diagrams: colour of ordinary boxes.
+DIAGRAM_BOX = "#d6e4f0"
+
+
+def checked_axes(ax: object) -> plt.Axes:
+    """``ax`` itself when it is a matplotlib Axes (the diagrams draw on an Axes the caller owns);
+    anything else raises ``TypeError`` naming its type."""
+    if not isinstance(ax, plt.Axes):
+        raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
+    return ax
+
+
 def _axes(ax: plt.Axes | None, figsize: tuple[float, float] | None = None) -> plt.Axes:
     if ax is None:
         _, ax = plt.subplots(figsize=figsize)

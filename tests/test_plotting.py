@@ -210,3 +210,15 @@ def test_plot_mlp_deeper_networks_and_bad_input():
             plot_mlp(bad)
     with pytest.raises(ValueError, match="max_drawn"):
         plot_mlp([3, 1], max_drawn=2)
+
+
+def test_checked_axes_returns_an_axes_and_names_anything_else():
+    from course_lib.plotting import checked_axes
+
+    fig, ax = plt.subplots()
+    assert checked_axes(ax) is ax
+    with pytest.raises(TypeError, match="ax must be a matplotlib Axes, got Figure"):
+        checked_axes(fig)
+    with pytest.raises(TypeError, match="ax must be a matplotlib Axes, got NoneType"):
+        checked_axes(None)
+    plt.close(fig)

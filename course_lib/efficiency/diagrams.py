@@ -28,21 +28,16 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from course_lib.arrays import as_vector
 from course_lib.efficiency.measure import pareto_front
-from course_lib.plotting import _axes
+from course_lib.plotting import DIAGRAM_ACCENT, DIAGRAM_BOX, _axes
+from course_lib.plotting import checked_axes as _checked_axes
 
 #: Colour of what the technique changes (int8 grid, zeros, soft labels, all-reduce) and of the Pareto front.
-ACCENT = "#c0392b"
+ACCENT = DIAGRAM_ACCENT
 #: Colour of ordinary boxes.
-BOX = "#d6e4f0"
+BOX = DIAGRAM_BOX
 
 #: Label of the scatter collection that holds the Pareto front in :func:`plot_pareto`.
 FRONT_LABEL = "Pareto front (no model is better and cheaper)"
-
-
-def _checked_axes(ax) -> plt.Axes:
-    if not isinstance(ax, plt.Axes):
-        raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
-    return ax
 
 
 def _box(ax: plt.Axes, x: float, y: float, width: float, height: float, text: str, *, colour: str = BOX,

@@ -20,22 +20,17 @@ import numpy as np
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Rectangle
 
 from course_lib.arrays import as_count
-from course_lib.plotting import PALETTE
+from course_lib.plotting import DIAGRAM_ACCENT, DIAGRAM_BOX, PALETTE
+from course_lib.plotting import checked_axes as _checked_axes
 
 #: Colour of what goes wrong or what the method changes (shifted data, OOD inputs, randomised layers).
-ACCENT = "#c0392b"
+ACCENT = DIAGRAM_ACCENT
 #: Colour of ordinary boxes.
-BOX = "#d6e4f0"
+BOX = DIAGRAM_BOX
 #: Colour of boxes on the "changed" side.
 ACCENT_BOX = "#f6dcd8"
 #: Colour of classical (non-network) parts.
 CLASSICAL_BOX = "#e3efd9"
-
-
-def _checked_axes(ax) -> plt.Axes:
-    if not isinstance(ax, plt.Axes):
-        raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
-    return ax
 
 
 def _checked_title(title) -> str | None:

@@ -22,6 +22,7 @@ from scipy.stats import rankdata
 
 from course_lib.arrays import as_vector
 from course_lib.imaging.calibration import expected_calibration_error
+from course_lib.plotting import _axes
 from course_lib.reliability.corruptions import (
     as_image_batch,
     check_corruption_name,
@@ -225,14 +226,6 @@ def corruption_summary(curves: pd.DataFrame) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------------ figures
-
-
-def _axes(ax, figsize):
-    if ax is None:
-        _, ax = plt.subplots(figsize=figsize)
-    elif not isinstance(ax, plt.Axes):
-        raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
-    return ax
 
 
 def plot_corruption_examples(
