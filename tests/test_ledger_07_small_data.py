@@ -14,6 +14,7 @@ import math
 import pytest
 
 from course_lib.results import entry_is_stand_in
+from ledger_bars import skip_unless_real
 
 pytestmark = pytest.mark.ledger
 
@@ -64,12 +65,6 @@ def _real(entry) -> bool:
 
 def _auc(models, name) -> float:
     return models[name]["metrics"]["auc"]["mean"]
-
-
-def _skip_unless_real(models, *names):
-    for name in names:
-        if not _real(models[name]):
-            pytest.skip(f"quality bars apply to real data only (provenance {models[name]['provenance']})")
 
 
 def _chest_is_real(entry) -> bool:
@@ -158,14 +153,14 @@ def test_every_size_of_the_learning_curve_has_its_verdicts(verdicts, fraction):
 # ------------------------------------------------------------------------------------------ quality bars
 @pytest.mark.parametrize("model", list(BARS_AUC))
 def test_quality_bars_on_real_data(models, model):
-    _skip_unless_real(models, model)
+    skip_unless_real(models, model)
     if model in (TRANSFER, PROBE) and not _chest_is_real(models[model]):
         pytest.skip("pretrained on the chest X-ray stand-in")
     assert _auc(models, model) >= BARS_AUC[model], f"{model}: mean test AUC {_auc(models, model):.4f} < {BARS_AUC[model]}"
 
 
 def test_best_deep_model_clears_the_bar_and_the_classical_models(models):
-    _skip_unless_real(models, *DEEP, *CLASSICAL)
+    skip_unless_real(models, *DEEP, *CLASSICAL)
     best = max(DEEP, key=lambda name: _auc(models, name))
     assert _auc(models, best) >= BEST_DEEP_MIN_AUC, f"best deep model {best}: test AUC {_auc(models, best):.4f}"
     assert _auc(models, best) > max(_auc(models, name) for name in CLASSICAL)
@@ -176,7 +171,7 @@ def test_best_deep_model_clears_the_bar_and_the_classical_models(models):
 @pytest.mark.parametrize("model", CURVE_MODELS)
 def test_the_learning_curve_rises_with_the_data(models, model):
     small = f"{model} @ 10%"
-    _skip_unless_real(models, model, small)
+    skip_unless_real(models, model, small)
     if model == TRANSFER and not _chest_is_real(models[model]):
         pytest.skip("pretrained on the chest X-ray stand-in")
     assert _auc(models, small) >= CURVE_10_MIN_AUC[model], f"{small}: test AUC {_auc(models, small):.4f}"

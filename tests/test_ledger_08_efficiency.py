@@ -18,7 +18,7 @@ import math
 
 import pytest
 
-from course_lib.results import entry_is_stand_in
+from ledger_bars import mean_of, skip_unless_real
 
 pytestmark = pytest.mark.ledger
 
@@ -99,16 +99,6 @@ INT8_MAX_QLIKE_INCREASE = 0.02
 # Dev accuracy: MiniLM (900 sentences per seed, frozen) 0.807 ± 0.01, TF-IDF on all phrases 0.807; the
 # majority class scores 0.51.
 MIN_ACCURACY = {MINILM: 0.75, MINILM_INT8: 0.75, TFIDF: 0.75}
-
-
-def _mean(models, name, metric):
-    return models[name]["metrics"][metric]["mean"]
-
-
-def _skip_unless_real(models, *names):
-    for name in names:
-        if entry_is_stand_in(models[name]):
-            pytest.skip(f"quality bars apply to real data only ({name}: provenance {models[name]['provenance']})")
 
 
 # ------------------------------------------------------------------------------------------ structure
@@ -219,43 +209,43 @@ def test_two_processes_compute_what_one_process_computes(models):
         assert gap <= DDP_TOLERANCE, f"max |parameter difference| 2 processes vs 1 = {gap:.2e}"
         assert models[name]["metrics"]["training_loop_seconds"]["mean"] > 0
     # the same parameters give the same test scores (float32 evaluation of the same float64 weights)
-    assert abs(_mean(models, DDP_2, "auc") - _mean(models, DDP_1, "auc")) < 1e-6
+    assert abs(mean_of(models, DDP_2, "auc") - mean_of(models, DDP_1, "auc")) < 1e-6
 
 
 # ------------------------------------------------------------------------------------------ quality
 @pytest.mark.parametrize("model", list(BARS_AUC))
 def test_xray_quality_bars(models, model):
-    _skip_unless_real(models, model)
-    assert _mean(models, model, "auc") >= BARS_AUC[model], f"{model}: test AUC {_mean(models, model, 'auc'):.4f}"
+    skip_unless_real(models, model)
+    assert mean_of(models, model, "auc") >= BARS_AUC[model], f"{model}: test AUC {mean_of(models, model, 'auc'):.4f}"
 
 
 def test_int8_cnn_is_within_noise_of_fp32(models, verdicts):
-    _skip_unless_real(models, CNN, CNN_INT8)
+    skip_unless_real(models, CNN, CNN_INT8)
     for metric in ("test AUC", "test AUC, seed 0"):
         verdict = _verdict(verdicts, CNN_INT8, CNN, metric)
         assert verdict["winner"] != CNN or -verdict["difference"] <= QUANTIZATION_MAX_AUC_LOSS, verdict["sentence"]
-    assert _mean(models, CNN_INT8, "auc") >= _mean(models, CNN, "auc") - QUANTIZATION_MAX_AUC_LOSS
+    assert mean_of(models, CNN_INT8, "auc") >= mean_of(models, CNN, "auc") - QUANTIZATION_MAX_AUC_LOSS
 
 
 def test_int8_minilm_is_within_one_point(models):
-    _skip_unless_real(models, MINILM, MINILM_INT8)
-    loss = _mean(models, MINILM, "accuracy") - _mean(models, MINILM_INT8, "accuracy")
+    skip_unless_real(models, MINILM, MINILM_INT8)
+    loss = mean_of(models, MINILM, "accuracy") - mean_of(models, MINILM_INT8, "accuracy")
     assert loss <= MINILM_INT8_MAX_ACCURACY_LOSS, f"int8 MiniLM loses {loss:.4f} dev accuracy"
 
 
 @pytest.mark.parametrize("model", list(MAX_QLIKE))
 def test_volatility_quality_bars(models, model):
     # the S&P 500 ships with arch: real in every run
-    assert _mean(models, model, "qlike") <= MAX_QLIKE[model], f"{model}: test QLIKE {_mean(models, model, 'qlike'):.4f}"
+    assert mean_of(models, model, "qlike") <= MAX_QLIKE[model], f"{model}: test QLIKE {mean_of(models, model, 'qlike'):.4f}"
 
 
 @pytest.mark.parametrize("int8, fp32", [(LSTM_INT8, LSTM), (GRU_INT8, GRU)])
 def test_int8_recurrent_networks_keep_their_qlike(models, int8, fp32):
-    increase = _mean(models, int8, "qlike") / _mean(models, fp32, "qlike") - 1
+    increase = mean_of(models, int8, "qlike") / mean_of(models, fp32, "qlike") - 1
     assert increase <= INT8_MAX_QLIKE_INCREASE, f"{int8}: QLIKE {increase:+.2%} against fp32"
 
 
 @pytest.mark.parametrize("model", list(MIN_ACCURACY))
 def test_sentiment_quality_bars(models, model):
-    _skip_unless_real(models, model)
-    assert _mean(models, model, "accuracy") >= MIN_ACCURACY[model], f"{model}: dev accuracy {_mean(models, model, 'accuracy'):.4f}"
+    skip_unless_real(models, model)
+    assert mean_of(models, model, "accuracy") >= MIN_ACCURACY[model], f"{model}: dev accuracy {mean_of(models, model, 'accuracy'):.4f}"

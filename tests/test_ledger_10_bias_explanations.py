@@ -32,6 +32,7 @@ import math
 import pytest
 
 from course_lib.results import entry_is_stand_in
+from ledger_bars import mean_of, skip_unless_real
 
 pytestmark = pytest.mark.ledger
 
@@ -83,16 +84,6 @@ MAX_ROLLOUT_LIG_SPEARMAN = 0.6
 # Completeness of integrated gradients (Gauss-Legendre, 16 steps): median relative gap measured
 # 0.003 (24 steps) and 0.010 (16 steps); a wrong baseline or a missing multiplication by (input - baseline) breaks it.
 MAX_COMPLETENESS_GAP = 0.05
-
-
-def _mean(models, name, metric):
-    return models[name]["metrics"][metric]["mean"]
-
-
-def _skip_unless_real(models, *names):
-    for name in names:
-        if entry_is_stand_in(models[name]):
-            pytest.skip(f"quality bars apply to real data only ({name}: provenance {models[name]['provenance']})")
 
 
 # ------------------------------------------------------------------------------------------ structure
@@ -169,7 +160,7 @@ def test_the_planned_comparisons_have_verdicts(verdicts, model_a, model_b, metri
 
 # ------------------------------------------------------------------------------------------ arrests bars
 def test_the_data_itself_holds_black_people_more_often(models):
-    _skip_unless_real(models, *BIAS)
+    skip_unless_real(models, *BIAS)
     entry = models[WITH["logistic regression"]]["metrics"]
     gap = entry["test_base_rate_black"]["mean"] - entry["test_base_rate_white"]["mean"]
     assert BASE_RATE_GAP[0] <= gap <= BASE_RATE_GAP[1], f"held share Black - White on test = {gap:.3f}"
@@ -179,62 +170,62 @@ def test_the_data_itself_holds_black_people_more_often(models):
 
 @pytest.mark.parametrize("model", (*WITH.values(), *WITHOUT.values()))
 def test_auc_floor(models, model):
-    _skip_unless_real(models, model)
-    assert _mean(models, model, "auc") >= MIN_AUC, f"{model}: test AUC {_mean(models, model, 'auc'):.3f}"
+    skip_unless_real(models, model)
+    assert mean_of(models, model, "auc") >= MIN_AUC, f"{model}: test AUC {mean_of(models, model, 'auc'):.3f}"
 
 
 @pytest.mark.parametrize("model", PROXIES)
 def test_the_other_features_carry_colour(models, model):
-    _skip_unless_real(models, model)
-    auc = _mean(models, model, "auc")
+    skip_unless_real(models, model)
+    auc = mean_of(models, model, "auc")
     assert PROXY_AUC[0] <= auc <= PROXY_AUC[1], f"{model}: AUC {auc:.3f}"
 
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_removing_colour_narrows_but_does_not_close_the_gap(models, family):
-    _skip_unless_real(models, WITH[family], WITHOUT[family])
-    with_, without = _mean(models, WITH[family], "dp_difference"), _mean(models, WITHOUT[family], "dp_difference")
+    skip_unless_real(models, WITH[family], WITHOUT[family])
+    with_, without = mean_of(models, WITH[family], "dp_difference"), mean_of(models, WITHOUT[family], "dp_difference")
     assert with_ >= MIN_DP_WITH_COLOUR, f"{family} with colour: DP difference {with_:.3f}"
     assert without <= with_ - MIN_DP_DROP, f"{family}: DP {with_:.3f} with colour, {without:.3f} without"
-    assert _mean(models, WITHOUT[family], "selection_rate_gap_low") > 0, (
+    assert mean_of(models, WITHOUT[family], "selection_rate_gap_low") > 0, (
         f"{family} without colour: the selection-rate gap's interval reaches 0")
 
 
 @pytest.mark.parametrize("model", (*WITH.values(), *WITHOUT.values()))
 def test_bootstrap_interval_width(models, model):
-    _skip_unless_real(models, model)
-    width = _mean(models, model, "dp_difference_high") - _mean(models, model, "dp_difference_low")
+    skip_unless_real(models, model)
+    width = mean_of(models, model, "dp_difference_high") - mean_of(models, model, "dp_difference_low")
     assert DP_INTERVAL_WIDTH[0] <= width <= DP_INTERVAL_WIDTH[1], f"{model}: DP interval width {width:.3f}"
 
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_the_threshold_optimizer_lowers_the_equalized_odds_difference(models, family):
-    _skip_unless_real(models, MITIGATED[family], WITHOUT[family])
-    after, before = _mean(models, MITIGATED[family], "eo_difference"), _mean(models, WITHOUT[family], "eo_difference")
+    skip_unless_real(models, MITIGATED[family], WITHOUT[family])
+    after, before = mean_of(models, MITIGATED[family], "eo_difference"), mean_of(models, WITHOUT[family], "eo_difference")
     assert after < before, f"{family}: EO difference {before:.3f} -> {after:.3f} with the threshold optimizer"
 
 
 # ------------------------------------------------------------------------------------------ SST-2 bars
 def test_sentiment_accuracy(models):
-    _skip_unless_real(models, MINILM)
-    assert _mean(models, MINILM, "accuracy") >= MIN_MINILM_ACCURACY
+    skip_unless_real(models, MINILM)
+    assert mean_of(models, MINILM, "accuracy") >= MIN_MINILM_ACCURACY
 
 
 def test_integrated_gradients_pass_the_deletion_test(models, verdicts):
-    _skip_unless_real(models, LIG, RANDOM)
-    margin = _mean(models, RANDOM, "deletion_area") - _mean(models, LIG, "deletion_area")
+    skip_unless_real(models, LIG, RANDOM)
+    margin = mean_of(models, RANDOM, "deletion_area") - mean_of(models, LIG, "deletion_area")
     assert margin >= MIN_LIG_MARGIN, f"deletion area: random - LIG = {margin:.3f}"
     assert _verdict(verdicts, LIG, RANDOM, "deletion area (dev sentences)")["winner"] == LIG
-    assert _mean(models, LIG, "probability_at_50_percent") < _mean(models, RANDOM, "probability_at_50_percent")
+    assert mean_of(models, LIG, "probability_at_50_percent") < mean_of(models, RANDOM, "probability_at_50_percent")
 
 
 def test_the_two_explanations_are_computed_independently(models):
-    _skip_unless_real(models, ROLLOUT, LIG)
-    rho = _mean(models, LIG, "spearman_rollout_vs_lig")
+    skip_unless_real(models, ROLLOUT, LIG)
+    rho = mean_of(models, LIG, "spearman_rollout_vs_lig")
     assert rho <= MAX_ROLLOUT_LIG_SPEARMAN, f"Spearman rollout vs LIG = {rho:.3f}"
 
 
 def test_integrated_gradients_are_complete(models):
-    _skip_unless_real(models, LIG)
-    gap = _mean(models, LIG, "completeness_gap_median")
+    skip_unless_real(models, LIG)
+    gap = mean_of(models, LIG, "completeness_gap_median")
     assert gap <= MAX_COMPLETENESS_GAP, f"median relative completeness gap {gap:.4f}"

@@ -1,0 +1,23 @@
+"""Helpers the per-notebook ledger tests share (tests/test_ledger_*.py): read a model's mean metric,
+and skip a quality bar unless every model it reads was scored on real data."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import pytest
+
+from course_lib.results import entry_is_stand_in
+
+
+def mean_of(models: Mapping, name: str, metric: str) -> float:
+    """The mean over seeds of ``metric`` for the ledger model ``name``."""
+    return models[name]["metrics"][metric]["mean"]
+
+
+def skip_unless_real(models: Mapping, *names: str) -> None:
+    """Skip the calling test when any of ``names`` was scored on a stand-in (quality bars are about the
+    real data; structure checks run on any data)."""
+    for name in names:
+        if entry_is_stand_in(models[name]):
+            pytest.skip(f"quality bars apply to real data only ({name}: provenance {models[name]['provenance']})")
