@@ -31,7 +31,6 @@ import math
 
 import pytest
 
-from course_lib.results import entry_is_stand_in
 from ledger_bars import mean_of, skip_unless_real
 
 pytestmark = pytest.mark.ledger
