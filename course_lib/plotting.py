@@ -54,6 +54,18 @@ def checked_axes(ax: object) -> plt.Axes:
     return ax
 
 
+def finish_diagram(ax: plt.Axes, xlim: tuple[float, float], ylim: tuple[float, float],
+                   title: str | None) -> plt.Axes:
+    """Frame a schematic: fixed limits in drawing units, no axes, an optional title; returns ``ax``."""
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_aspect("auto")
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
 def _axes(ax: plt.Axes | None, figsize: tuple[float, float] | None = None) -> plt.Axes:
     if ax is None:
         _, ax = plt.subplots(figsize=figsize)

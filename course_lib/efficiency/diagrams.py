@@ -30,6 +30,7 @@ from course_lib.arrays import as_vector
 from course_lib.efficiency.measure import pareto_front
 from course_lib.plotting import DIAGRAM_ACCENT, DIAGRAM_BOX, _axes
 from course_lib.plotting import checked_axes as _checked_axes
+from course_lib.plotting import finish_diagram as _finish
 
 #: Colour of what the technique changes (int8 grid, zeros, soft labels, all-reduce) and of the Pareto front.
 ACCENT = DIAGRAM_ACCENT
@@ -55,16 +56,6 @@ def _arrow(ax: plt.Axes, start: tuple[float, float], end: tuple[float, float], *
     if text:
         ax.text((start[0] + end[0]) / 2 + text_offset[0], (start[1] + end[1]) / 2 + text_offset[1], text,
                 ha="center", va="bottom", fontsize=7.5, color=colour)
-
-
-def _finish(ax: plt.Axes, xlim: tuple[float, float], ylim: tuple[float, float], title: str | None) -> plt.Axes:
-    ax.set_xlim(*xlim)
-    ax.set_ylim(*ylim)
-    ax.set_aspect("auto")
-    ax.axis("off")
-    if title:
-        ax.set_title(title, fontsize=10)
-    return ax
 
 
 def draw_quantization(ax: plt.Axes, *, x_min: float = -1.5, x_max: float = 2.5,

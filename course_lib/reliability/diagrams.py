@@ -22,6 +22,7 @@ from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Rectangl
 from course_lib.arrays import as_count
 from course_lib.plotting import DIAGRAM_ACCENT, DIAGRAM_BOX, PALETTE
 from course_lib.plotting import checked_axes as _checked_axes
+from course_lib.plotting import finish_diagram as _finish
 
 #: Colour of what goes wrong or what the method changes (shifted data, OOD inputs, randomised layers).
 ACCENT = DIAGRAM_ACCENT
@@ -56,16 +57,6 @@ def _arrow(ax: plt.Axes, start: tuple[float, float], end: tuple[float, float], *
     if text:
         ax.text((start[0] + end[0]) / 2 + text_offset[0], (start[1] + end[1]) / 2 + text_offset[1], text,
                 ha="center", va="bottom", fontsize=fontsize, color=colour)
-
-
-def _finish(ax: plt.Axes, xlim: tuple[float, float], ylim: tuple[float, float], title: str | None) -> plt.Axes:
-    ax.set_xlim(*xlim)
-    ax.set_ylim(*ylim)
-    ax.set_aspect("auto")
-    ax.axis("off")
-    if title:
-        ax.set_title(title, fontsize=10)
-    return ax
 
 
 # ------------------------------------------------------------------------------------ shift vs OOD
