@@ -21,3 +21,14 @@ def skip_unless_real(models: Mapping, *names: str) -> None:
     for name in names:
         if entry_is_stand_in(models[name]):
             pytest.skip(f"quality bars apply to real data only ({name}: provenance {models[name]['provenance']})")
+
+
+def single_verdict(verdicts: list, model_a: str, model_b: str, metric: str) -> dict:
+    """The one ledger verdict of ``model_a`` vs ``model_b`` on ``metric``, checked for consistency."""
+    found = [v for v in verdicts if (v["model_a"], v["model_b"], v["metric"]) == (model_a, model_b, metric)]
+    assert len(found) == 1, f"no single verdict {model_a} vs {model_b} on {metric!r}"
+    verdict = found[0]
+    assert verdict["winner"] in (None, model_a, model_b)
+    # the interval brackets the difference it was computed around (float64 of a few numbers)
+    assert verdict["low"] - 1e-12 <= verdict["difference"] <= verdict["high"] + 1e-12
+    return verdict

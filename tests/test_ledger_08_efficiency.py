@@ -18,7 +18,7 @@ import math
 
 import pytest
 
-from ledger_bars import mean_of, skip_unless_real
+from ledger_bars import mean_of, single_verdict, skip_unless_real
 
 pytestmark = pytest.mark.ledger
 
@@ -141,16 +141,6 @@ def test_parameters_are_counted_by_hand(models):
     assert models[CHANNELS]["params"] < 0.3 * CNN_PARAMS
 
 
-def _verdict(verdicts, model_a, model_b, metric):
-    found = [v for v in verdicts if (v["model_a"], v["model_b"], v["metric"]) == (model_a, model_b, metric)]
-    assert len(found) == 1, f"no single verdict {model_a} vs {model_b} on {metric!r}"
-    verdict = found[0]
-    assert verdict["winner"] in (None, model_a, model_b)
-    # the interval brackets the difference it was computed around (float64 of a few numbers)
-    assert verdict["low"] - 1e-12 <= verdict["difference"] <= verdict["high"] + 1e-12
-    return verdict
-
-
 @pytest.mark.parametrize("model_a, model_b, metric", [
     (CNN_INT8, CNN, "test AUC"), (CNN_INT8, CNN, "test AUC, seed 0"), (LSTM_INT8, LSTM, "test QLIKE"),
     (GRU_INT8, GRU, "test QLIKE"), (MINILM_INT8, MINILM, "dev accuracy"), (MINILM_INT8, MINILM, "dev accuracy, seed 0"),
@@ -158,7 +148,7 @@ def _verdict(verdicts, model_a, model_b, metric):
     (LSTM, HAR, "test QLIKE, seed 0"), (GRU, HAR, "test QLIKE, seed 0"), (MINILM, TFIDF, "dev accuracy, seed 0"),
 ])
 def test_the_planned_comparisons_have_verdicts(verdicts, model_a, model_b, metric):
-    verdict = _verdict(verdicts, model_a, model_b, metric)
+    verdict = single_verdict(verdicts, model_a, model_b, metric)
     assert verdict["method"].startswith("paired t over 3 seeds" if "seed 0" not in metric else "paired bootstrap")
 
 
@@ -222,7 +212,7 @@ def test_xray_quality_bars(models, model):
 def test_int8_cnn_is_within_noise_of_fp32(models, verdicts):
     skip_unless_real(models, CNN, CNN_INT8)
     for metric in ("test AUC", "test AUC, seed 0"):
-        verdict = _verdict(verdicts, CNN_INT8, CNN, metric)
+        verdict = single_verdict(verdicts, CNN_INT8, CNN, metric)
         assert verdict["winner"] != CNN or -verdict["difference"] <= QUANTIZATION_MAX_AUC_LOSS, verdict["sentence"]
     assert mean_of(models, CNN_INT8, "auc") >= mean_of(models, CNN, "auc") - QUANTIZATION_MAX_AUC_LOSS
 

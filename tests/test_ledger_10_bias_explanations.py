@@ -31,7 +31,7 @@ import math
 
 import pytest
 
-from ledger_bars import mean_of, skip_unless_real
+from ledger_bars import mean_of, single_verdict, skip_unless_real
 
 pytestmark = pytest.mark.ledger
 
@@ -132,15 +132,6 @@ def test_text_entries(models):
     assert models[LIG]["metrics"]["completeness_gap_median"]["mean"] >= 0
 
 
-def _verdict(verdicts, model_a, model_b, metric):
-    found = [v for v in verdicts if (v["model_a"], v["model_b"], v["metric"]) == (model_a, model_b, metric)]
-    assert len(found) == 1, f"no single verdict {model_a} vs {model_b} on {metric!r}"
-    verdict = found[0]
-    assert verdict["winner"] in (None, model_a, model_b)
-    assert verdict["low"] - 1e-12 <= verdict["difference"] <= verdict["high"] + 1e-12
-    return verdict
-
-
 PLANNED = [(WITH["gradient boosting"], WITH["logistic regression"], "test AUC"),
            (WITH["MLP"], WITH["logistic regression"], "test AUC, seed 0")]
 for _f in FAMILIES:
@@ -152,7 +143,7 @@ PLANNED += [(ROLLOUT, RANDOM, "deletion area (dev sentences)"), (LIG, RANDOM, "d
 
 @pytest.mark.parametrize("model_a, model_b, metric", PLANNED)
 def test_the_planned_comparisons_have_verdicts(verdicts, model_a, model_b, metric):
-    verdict = _verdict(verdicts, model_a, model_b, metric)
+    verdict = single_verdict(verdicts, model_a, model_b, metric)
     seeded = model_a in SEEDED and "seed 0" not in metric and "deletion" not in metric
     assert verdict["method"].startswith("paired t over 3 seeds" if seeded else "paired bootstrap"), verdict["method"]
 
@@ -214,7 +205,7 @@ def test_integrated_gradients_pass_the_deletion_test(models, verdicts):
     skip_unless_real(models, LIG, RANDOM)
     margin = mean_of(models, RANDOM, "deletion_area") - mean_of(models, LIG, "deletion_area")
     assert margin >= MIN_LIG_MARGIN, f"deletion area: random - LIG = {margin:.3f}"
-    assert _verdict(verdicts, LIG, RANDOM, "deletion area (dev sentences)")["winner"] == LIG
+    assert single_verdict(verdicts, LIG, RANDOM, "deletion area (dev sentences)")["winner"] == LIG
     assert mean_of(models, LIG, "probability_at_50_percent") < mean_of(models, RANDOM, "probability_at_50_percent")
 
 
