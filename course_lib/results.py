@@ -16,7 +16,9 @@ times the model was scored on it (``test_evaluations``, which the ledger tests r
 
 The data fields come from the :class:`course_lib.data.LoadedDataset` the notebook loaded (never
 retyped): ``stand_in`` is true when the data is not the dataset the notebook names (a synthetic
-stand-in, or real data from another source), ``real`` is false for synthetic data.
+stand-in, or real data from another source), ``real`` is false for synthetic data. A learner's own
+file (:func:`course_lib.data.load_local`) is recorded with provenance ``local``, ``real`` true,
+``stand_in`` false and its sha256 ``checksum``; the course's quality bars do not apply to it.
 
 This module owns the ledger: writing (:class:`Ledger`), reading (:func:`read_ledger`,
 :func:`load_ledgers`) and rendering (:func:`ledger_markdown` for one notebook, :func:`scoreboard` and
@@ -41,7 +43,7 @@ import pandas as pd
 
 from course_lib import environment
 from course_lib.data.loading import LoadedDataset
-from course_lib.data.registry import is_real_provenance
+from course_lib.data.registry import LOCAL, is_real_provenance
 from course_lib.holdout import SealedSplit
 from course_lib.verdicts import NO_CLEAR_WINNER, Verdict
 
@@ -115,7 +117,8 @@ class Ledger:
 
         ``metrics`` maps a metric name to a number or to ``{"mean", "std", "n"}``. ``data`` is the
         :class:`~course_lib.data.LoadedDataset` the model was trained and scored on: its name,
-        provenance, source and stand-in flag are stored with the entry. ``test`` is the
+        provenance, source and stand-in flag are stored with the entry (and its ``checksum``, for a
+        local file). ``test`` is the
         sealed split the metrics were computed on: the entry records its name and how many times
         the model opened it (``scored_as``: the name it opened it under, default ``model``). A model
         that never opened it cannot be recorded: its numbers would not be test numbers.
@@ -147,6 +150,8 @@ class Ledger:
             "params": None if params is None or pd.isna(params) else int(params),
             "notes": notes,
         }
+        if data.checksum:
+            entry["checksum"] = str(data.checksum)
         content = self.read()
         content["notebook"] = self.notebook
         content["updated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -279,6 +284,13 @@ def _stand_in_notes(models: Mapping) -> list[str]:
     return [f"**{STAND_IN_MARK}: the rows so marked come from {what}.**", ""]
 
 
+def _local_notes(models: Mapping) -> list[str]:
+    sources = list(dict.fromkeys(str(entry.get("source", "?")) for entry in models.values()
+                                 if entry.get("provenance") == LOCAL))
+    return [f"_{LOCAL}: the learner's own file {_cell(source)}; the course's quality bars do not apply._"
+            for source in sources] + ([""] if sources else [])
+
+
 def _verdict_lines(verdicts: list[Mapping]) -> list[str]:
     lines = ["**Verdicts** (computed from this run; *no clear winner* when the interval contains 0):", ""]
     if not verdicts:
@@ -297,7 +309,8 @@ def ledger_markdown(content: Mapping, digits: int = 4) -> str:
     """One notebook's ledger as Markdown: a row per model (a column per metric, mean ± std over n
     with ``digits`` significant digits,
     the split and how many times the model was scored on it, the data with stand-ins marked, train
-    seconds, parameters), a note on stand-in rows, then the verdict sentences."""
+    seconds, parameters), a note on stand-in rows and on local files (a learner's own data), then
+    the verdict sentences."""
     models = content["models"]
     if not models:
         lines = ["_No model was recorded in this ledger._", ""]
@@ -314,6 +327,7 @@ def ledger_markdown(content: Mapping, digits: int = 4) -> str:
                          + f" | {_cell(split)} | {_cell(_data_cell(entry))} | {seconds} | {params} |")
         lines.append("")
         lines += _stand_in_notes(models)
+        lines += _local_notes(models)
     lines += _verdict_lines(list(content.get("verdicts", [])))
     return "\n".join(lines)
 

@@ -384,7 +384,7 @@ def test_registry_entry_is_complete(name):
 def test_registry_names_and_provenances():
     assert dataset_names() == sorted(REGISTRY) == ["arrests", "breast_cancer", "breastmnist", "esol", "freesolv",
                                                    "pneumoniamnist", "sp500", "sst2"]
-    assert PROVENANCES == ("download", "mirror", "cache", "bundled", "synthetic")
+    assert PROVENANCES == ("download", "mirror", "cache", "bundled", "synthetic", "local")
     assert get_dataset_info("sst2") is REGISTRY["sst2"]
 
 
@@ -701,7 +701,9 @@ DOMAIN_LOADERS = {  # registry name -> the one function of its domain package th
     "sp500": "course_lib.finance.data",
     "esol": "course_lib.molecules.data",
 }
-OTHER_SOURCES = {"load_yfinance"}  # finance's optional extra: any ticker, from the network, not a registry entry
+# not registry entries: finance's optional extra (any ticker, from the network) and the loaders of a
+# learner's own file (provenance "local", through course_lib.data.load_local)
+OTHER_SOURCES = {"load_yfinance", "load_price_file", "load_molecule_file"}
 
 
 @pytest.mark.parametrize("name", DOMAIN_LOADERS)

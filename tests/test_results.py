@@ -127,7 +127,7 @@ def test_bad_notebook_names(name, folder):
 
 @pytest.mark.parametrize("changes, error, message", [
     (dict(data=dataset_as("sst2", "real")), ValueError, r"provenance must be one of \('download', 'mirror', 'cache', "
-                                          r"'bundled', 'synthetic'\), got 'real'"),
+                                          r"'bundled', 'synthetic', 'local'\), got 'real'"),
     (dict(metrics={"auc": float("nan")}), ValueError, "auc must be finite, got nan"),
     (dict(metrics={"auc": float("inf")}), ValueError, "auc must be finite, got inf"),
     (dict(metrics={"auc": {"mean": 0.9, "std": float("nan")}}), ValueError, "auc.std must be finite"),

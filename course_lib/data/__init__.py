@@ -4,11 +4,16 @@
 >>> cancer = load_dataset("breast_cancer")
 >>> cancer.provenance
 'bundled'
+
+Your own file (provenance ``local``): ``load_local(path, kind, ...)`` with a kind from
+``LOCAL_KINDS`` (see :mod:`course_lib.data.local`).
 """
 
 from course_lib.data.loading import DataUnavailableError, LoadedDataset, dataset_status, load_dataset
+from course_lib.data.local import LOCAL_KINDS, as_demonstration, load_local
 from course_lib.data.readers import DataValidationError
 from course_lib.data.registry import (
+    LOCAL,
     PROVENANCES,
     SYNTHETIC,
     REGISTRY,
@@ -21,9 +26,12 @@ from course_lib.data.registry import (
 )
 
 __all__ = [
+    "LOCAL",
+    "LOCAL_KINDS",
     "PROVENANCES",
     "SYNTHETIC",
     "REGISTRY",
+    "as_demonstration",
     "DataFile",
     "DataUnavailableError",
     "DataValidationError",
@@ -35,4 +43,5 @@ __all__ = [
     "get_dataset_info",
     "is_real_provenance",
     "load_dataset",
+    "load_local",
 ]

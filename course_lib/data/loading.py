@@ -14,6 +14,9 @@ Order of resolution for a dataset with files:
    leaves nothing behind: no partial file, no empty folder.
 4. the registry's fallback (bundled real data, else synthetic) when the caller passes
    ``allow_fallback=True``; otherwise :class:`DataUnavailableError` explains how to fix it.
+
+A learner's own file goes through :func:`course_lib.data.load_local` instead (provenance ``local``,
+see :mod:`course_lib.data.local`); it comes back as the same :class:`LoadedDataset`.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from typing import Any
 
 from course_lib import environment
 from course_lib.data.readers import DataValidationError
-from course_lib.data.registry import DataFile, DatasetInfo, get_dataset_info, is_real_provenance
+from course_lib.data.registry import LOCAL, DataFile, DatasetInfo, get_dataset_info, is_real_provenance
 
 
 class DataUnavailableError(RuntimeError):
@@ -39,11 +42,14 @@ class LoadedDataset:
     """Data plus where it came from.
 
     Attributes:
-        name: registry name.
+        name: registry name (for a learner's own file: the name given to ``load_local``).
         data: the parsed data (see the registry entry's reader for its type and shapes).
-        provenance: one of ``download``, ``mirror``, ``cache``, ``bundled``, ``synthetic``.
+        provenance: one of ``download``, ``mirror``, ``cache``, ``bundled``, ``synthetic``, or
+            ``local`` (a learner's own file: real as far as the course can tell, never a stand-in).
         source: the folder, package or description the data came from.
-        info: the registry entry.
+        info: the registry entry (for a local file, one built on the fly by ``load_local``).
+        checksum: the full sha256 hex digest of a local file (of a folder: over its files' digests);
+            empty for registry data, whose files the registry's checksums and readers vouch for.
     """
 
     name: str
@@ -53,6 +59,7 @@ class LoadedDataset:
     info: DatasetInfo = field(repr=False)
     notes: list[str] = field(default_factory=list, repr=False)
     stand_in: bool = False
+    checksum: str = ""
 
     @property
     def is_real(self) -> bool:
@@ -62,12 +69,18 @@ class LoadedDataset:
     @property
     def is_stand_in(self) -> bool:
         """True when this is not the dataset the registry names: its fallback was used, or the data
-        is synthetic (generated data never is the named dataset)."""
+        is synthetic (generated data never is the named dataset). A local file never is a stand-in:
+        it is the very data the learner named."""
         return self.stand_in or not self.is_real
 
     def describe(self) -> str:
         """One line (or a loud banner for stand-ins) saying which data this is."""
         line = f"{self.info.title}: provenance={self.provenance} ({self.source})"
+        if self.provenance == LOCAL and not self.stand_in:
+            if self.notes:  # a demonstration file the notebook wrote (course_lib.data.local.as_demonstration)
+                return "\n".join([line, *[f"  {note}" for note in self.notes]])
+            return (f"{line}; your own file: real as far as the course can tell, not a stand-in; "
+                    "the course's quality bars do not apply")
         if not self.is_real or self.stand_in:
             bar = "!" * min(100, max(60, len(line)))
             what = "SYNTHETIC STAND-IN, NOT THE REAL DATASET" if not self.is_real \

@@ -16,9 +16,13 @@ from typing import Any, Callable
 from course_lib.data import fallbacks, readers
 
 #: Where a loaded dataset came from. ``bundled`` is real data shipped inside an installed package;
-#: ``synthetic`` is generated data standing in for a dataset that could not be reached.
-PROVENANCES = ("download", "mirror", "cache", "bundled", "synthetic")
+#: ``synthetic`` is generated data standing in for a dataset that could not be reached; ``local`` is
+#: a learner's own file, loaded with :func:`course_lib.data.load_local` (not a registry dataset):
+#: real as far as the course can tell (the learner vouches for it), never a stand-in, and the
+#: course's quality bars do not apply to it.
+PROVENANCES = ("download", "mirror", "cache", "bundled", "synthetic", "local")
 SYNTHETIC = "synthetic"
+LOCAL = "local"
 
 
 def is_real_provenance(provenance: str) -> bool:
@@ -26,6 +30,7 @@ def is_real_provenance(provenance: str) -> bool:
 
     Real is not the same as *the named dataset*: a bundled substitute is real data but a stand-in,
     which :attr:`course_lib.data.LoadedDataset.is_stand_in` and the ledger's ``stand_in`` say.
+    ``local`` (a learner's own file) counts as real: the course cannot tell, the learner vouches.
     """
     if provenance not in PROVENANCES:
         raise ValueError(f"provenance must be one of {PROVENANCES}, got {provenance!r}")
