@@ -2,10 +2,15 @@
 
 One module per job:
 
-- :mod:`~course_lib.finance.data` — prices to percent log returns and the daily feature table.
+- :mod:`~course_lib.finance.data` — prices to percent log returns and the daily feature table; the S&P 500
+  or your own daily OHLC file (``load_price_file``).
+- :mod:`~course_lib.finance.data_checks` — price-data checks: errors for impossible rows, loud
+  ``DataQualityWarning`` for split-like jumps, gaps and a short first training history.
 - :mod:`~course_lib.finance.volatility` — range-based variance proxies, realized-variance helpers, ACF.
 - :mod:`~course_lib.finance.splits` — time-ordered walk-forward folds that refuse overlap and disorder.
 - :mod:`~course_lib.finance.losses` — QLIKE, MSE, the Diebold–Mariano test and verdicts from it.
+- :mod:`~course_lib.finance.comparisons` — every network against every baseline, with Bonferroni and
+  Holm corrections for the family of comparisons.
 - :mod:`~course_lib.finance.windows` — look-ahead-free sequence windows and train-only scaling.
 - :mod:`~course_lib.finance.baselines` — naive, EWMA, GARCH(1,1), HAR (least squares; log-linear by
   QLIKE) and gradient boosting forecasters.
@@ -27,7 +32,9 @@ from course_lib.finance.baselines import (
     naive_forecast,
     walk_forward_forecast,
 )
-from course_lib.finance.data import load_sp500, load_yfinance, log_returns, make_features
+from course_lib.finance.comparisons import BaselineComparison, compare_with_baselines, holm_adjust
+from course_lib.finance.data import load_price_file, load_sp500, load_yfinance, log_returns, make_features
+from course_lib.finance.data_checks import DataQualityWarning, PriceCheck, check_prices, check_walk_forward
 from course_lib.finance.losses import (
     DMResult,
     LossDifference,
@@ -52,6 +59,8 @@ from course_lib.finance.volatility import (
 from course_lib.finance.windows import Standardizer, make_windows
 
 __all__ = [
+    "BaselineComparison", "DataQualityWarning", "PriceCheck", "check_prices", "check_walk_forward",
+    "compare_with_baselines", "holm_adjust", "load_price_file",
     "DMResult", "Fold", "LossDifference", "RecurrentRegressor", "Standardizer", "acf", "annualized_vol",
     "check_folds", "diebold_mariano", "dm_verdict", "ewma_forecast", "fit_log_har_qlike", "folds_from_dates",
     "garch_forecast", "garman_klass_variance", "gbm_forecast", "har_design", "har_forecast", "level_ratio", "load_sp500",

@@ -3,7 +3,8 @@
 The default data are the S&P 500 daily prices bundled in ``arch`` (1999-01-04 to 2018-12-31,
 provenance ``"bundled"``), loaded through :func:`course_lib.data.load_dataset`. ``load_yfinance`` is
 an optional extra for a fresher history; it needs the ``yfinance`` package and the network, and no
-notebook or test depends on it.
+notebook or test depends on it. ``load_price_file`` reads a learner's own daily OHLC file (provenance
+``"local"``), checks it (:func:`course_lib.finance.data_checks.check_prices`) and builds the same table.
 """
 
 from __future__ import annotations
@@ -27,6 +28,32 @@ def load_sp500(*, allow_fallback: bool = True, proxy: str = "parkinson",
     Close, Adj Close (index points), Volume. See :func:`make_features` for the feature table.
     """
     loaded = load_dataset("sp500", allow_fallback=allow_fallback, **load_kwargs)
+    return loaded, make_features(loaded.data, proxy=proxy)
+
+
+def load_price_file(path, *, date_column: str = "Date", columns=None, proxy: str = "parkinson",
+                    check: bool = True, name: str | None = None, **options) -> tuple[LoadedDataset, pd.DataFrame]:
+    """A daily OHLC CSV file of your own and its feature table: ``(loaded, make_features(loaded.data, proxy))``.
+
+    The file is read by ``course_lib.data.load_local(path, "prices", ...)`` (provenance ``"local"``,
+    its sha256 recorded): a ``date_column`` and Open, High, Low, Close (Adj Close, Volume optional),
+    matched case-insensitively or through ``columns`` (course name -> your file's column name, e.g.
+    ``{"Close": "last"}``); ``name`` is the dataset's name in the ledger (default: the file's stem) and
+    ``options`` go to the reader (``date_format="%d/%m/%Y"``, ``sep=";"``). With ``check`` the prices
+    then go through :func:`~course_lib.finance.data_checks.check_prices` at its defaults: impossible rows raise
+    ``ValueError``, split-like jumps and gaps emit a loud ``DataQualityWarning`` (not silenced here).
+    Returns the LoadedDataset (``loaded.data``: the prices) and the daily table of :func:`make_features`.
+    """
+    from course_lib.data import load_local  # the data layer's reader of local files
+    from course_lib.finance.data_checks import check_prices
+
+    if not isinstance(check, (bool, np.bool_)):
+        raise TypeError(f"check must be True or False, got {check!r}")
+    if proxy not in ("parkinson", "garman_klass"):
+        raise ValueError(f"proxy must be 'parkinson' or 'garman_klass', got {proxy!r}")
+    loaded = load_local(path, "prices", name=name, date_column=date_column, columns=columns, **options)
+    if check:
+        check_prices(loaded.data)
     return loaded, make_features(loaded.data, proxy=proxy)
 
 

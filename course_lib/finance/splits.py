@@ -92,18 +92,46 @@ def walk_forward_folds(n: int, test_starts: Sequence[int], test_stops: Sequence[
     return check_folds(folds)
 
 
+def _period(period, index: pd.DatetimeIndex) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """One inclusive ``(first, last)`` test period as Timestamps, refused when it reaches outside the data."""
+    if isinstance(period, (str, bytes)) or not isinstance(period, (tuple, list)) or len(period) != 2:
+        raise ValueError(f"each test period must be a (first, last) pair of dates, got {period!r}")
+    first, last = (pd.Timestamp(value) for value in period)
+    if last < first:
+        raise ValueError(f"test period {period[0]}..{period[1]} ends before it starts")
+    day = lambda stamp: stamp.strftime("%Y-%m-%d")  # noqa: E731
+    naive = index.tz_localize(None) if index.tz is not None else index
+    start, end = naive[0].normalize(), naive[-1].normalize()
+    # a period may reach past the data over a weekend (a year ending on a Saturday), not over a business day
+    if last > end and np.busday_count((end + pd.Timedelta(days=1)).date(), (last + pd.Timedelta(days=1)).date()) > 0:
+        raise ValueError(f"test period {day(first)}..{day(last)} ends after the data's last day {day(end)}: "
+                         "the missing days would be silently dropped from the test; end the period at the "
+                         "data's last day or load more data")
+    if first < start and np.busday_count(first.date(), start.date()) > 0:
+        raise ValueError(f"test period {day(first)}..{day(last)} starts before the data's first day {day(start)}")
+    return first, last
+
+
 def folds_from_dates(index: pd.DatetimeIndex, test_periods: Sequence[tuple[str, str]], *,
                      val_size: int, train_start: int = 0) -> list[Fold]:
     """:func:`walk_forward_folds` with test windows given as inclusive date ranges, e.g.
-    ``[("2007-01-01", "2010-12-31"), ...]``."""
-    if not isinstance(index, pd.DatetimeIndex) or not index.is_monotonic_increasing:
-        raise ValueError("index must be a sorted pandas DatetimeIndex")
+    ``[("2007-01-01", "2010-12-31"), ...]``.
+
+    A period that starts before the first date of ``index`` or ends after its last one (with business
+    days in between; a weekend is fine) raises ``ValueError``: clipping it would silently test on fewer
+    days than asked for. :func:`course_lib.finance.check_walk_forward` adds checks of the training history.
+    """
+    if not isinstance(index, pd.DatetimeIndex) or not index.is_monotonic_increasing or not len(index):
+        raise ValueError("index must be a non-empty sorted pandas DatetimeIndex")
+    if isinstance(test_periods, (str, bytes)) or not hasattr(test_periods, "__len__") or not len(test_periods):
+        raise ValueError("test_periods must be a non-empty list of (first, last) date pairs")
     starts, stops = [], []
-    for first, last in test_periods:
-        start = int(index.searchsorted(pd.Timestamp(first), side="left"))
-        stop = int(index.searchsorted(pd.Timestamp(last), side="right"))
+    for period in test_periods:
+        first, last = _period(period, index)
+        start = int(index.searchsorted(first, side="left"))
+        stop = int(index.searchsorted(last, side="right"))
         if stop <= start:
-            raise ValueError(f"test period {first}..{last} holds no trading days")
+            raise ValueError(f"test period {period[0]}..{period[1]} holds no trading days")
         starts.append(start)
         stops.append(stop)
     return walk_forward_folds(len(index), starts, stops, val_size=val_size, train_start=train_start)
