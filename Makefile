@@ -5,6 +5,7 @@
 #   make test-offline  every notebook on its offline stand-ins (no network, no mirror) + ledger checks
 #   make lab      open JupyterLab in the course environment
 #   make bench    execute every notebook, measure wall time and peak RAM into docs/benchmarks.md
+#   make scaling  measure how each domain's pipeline time grows with data size into docs/scaling.md
 #   make assignments  generate student + autograder versions of assignments/ into build/assignments
 #   make glossary rebuild docs/glossary.md from docs/glossary.d/*.md
 #   make grade SUBMISSIONS=<folder>  grade <folder>/<assignment>/<student>.ipynb into build/grades
@@ -20,7 +21,7 @@ NOTEBOOKS ?=
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 TORCH_INDEX_ARG := $(if $(strip $(TORCH_INDEX)),--extra-index-url $(TORCH_INDEX),)
 
-.PHONY: install course test test-offline unit lab bench sync lock clean help assignments grade glossary
+.PHONY: install course test test-offline unit lab bench sync lock clean help assignments grade glossary scaling
 .DEFAULT_GOAL := help
 
 help:
@@ -42,6 +43,11 @@ course: install
 
 bench: install
 	$(PY) tools/run_notebooks.py --out build/executed --bench docs/benchmarks.md $(NOTEBOOKS)
+
+# Generated, never hand-edited: docs/scaling.md and docs/scaling.json (about 4 min on 2 CPU cores;
+# run it on a quiet machine, other processes inflate the seconds). One domain: SCALING_ARGS="--domains text".
+scaling: install
+	$(PY) tools/scaling.py --out docs/scaling.md $(SCALING_ARGS)
 
 # pytest exits with 5 when it collected nothing: that is a failure here, not a pass.
 # Pass 1: unit tests, every notebook under nbval and the ledger tests, in this environment (with
