@@ -391,3 +391,21 @@ def test_thresholded_solubility_is_a_learnable_binary_task(monkeypatch, one_torc
     forest = random_forest_classifier(fingerprints, labels, split.train, seed=0, n_estimators=100)
     scores = classification_scores(labels[split.test], forest.predict_proba(fingerprints[split.test])[:, 1])
     assert scores["roc_auc"] > 0.8 and scores["pr_auc"] > scores["prevalence"] + 0.2
+
+
+def test_a_blank_inside_a_smiles_makes_it_invalid_everywhere(capfd):
+    """RDKit alone reads "CCO .Cl" as ethanol (the rest becomes the name); the course counts it invalid."""
+    from rdkit import Chem
+
+    from course_lib.molecules import featurize, largest_fragment, parse_smiles, scaffold_split
+
+    assert Chem.MolFromSmiles("CCO .Cl").GetNumAtoms() == 3  # the silent truncation being guarded against
+    assert parse_smiles("CCO .Cl") is None and parse_smiles("c1ccccc1\tO") is None
+    assert Chem.MolToSmiles(parse_smiles("  CCO ")) == "CCO"  # blanks around a SMILES are fine
+    result = largest_fragment(["CCO .Cl", "CCO.Cl"])
+    assert result.smiles == [None, "CCO"] and [i for i, _ in result.invalid] == [0]
+    graphs = featurize(["CCO .Cl", "CCO", "c1ccccc1"], verbose=False)
+    assert [i for i, _ in graphs.invalid] == [0]
+    split = scaffold_split(["CC O"] + generated_smiles(), seed=0)
+    assert split.dropped == (0,)
+    assert capfd.readouterr().err == ""

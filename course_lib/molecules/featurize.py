@@ -19,8 +19,10 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from rdkit import Chem, RDLogger
+from rdkit import Chem
 from torch_geometric.data import Data
+
+from course_lib.molecules.standardize import parse_smiles
 
 ELEMENTS = ("C", "N", "O", "S", "F", "Cl", "Br", "I", "P")
 DEGREES = (0, 1, 2, 3, 4, 5)
@@ -65,19 +67,6 @@ def bond_features(bond: Chem.Bond) -> list[float]:
     (dative, ...) has all four type slots zero."""
     kind = bond.GetBondType()
     return [float(kind == t) for t in BOND_TYPES] + [float(bond.GetIsConjugated()), float(bond.IsInRing())]
-
-
-def parse_smiles(smiles: str) -> Chem.Mol | None:
-    """The RDKit molecule of ``smiles``, or ``None`` when it does not parse or has no atoms
-    (RDKit's own error messages are silenced: :func:`featurize` reports invalid SMILES itself)."""
-    if not isinstance(smiles, str):
-        raise TypeError(f"smiles must be a str, got {type(smiles).__name__}")
-    RDLogger.DisableLog("rdApp.*")
-    try:
-        mol = Chem.MolFromSmiles(smiles)
-    finally:
-        RDLogger.EnableLog("rdApp.*")
-    return mol if mol is not None and mol.GetNumAtoms() > 0 else None
 
 
 def mol_to_graph(mol: Chem.Mol, y: float | None = None) -> Data:

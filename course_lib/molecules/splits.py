@@ -19,7 +19,7 @@ import numpy as np
 from rdkit import Chem, rdBase
 from rdkit.Chem.Scaffolds import MurckoScaffold
 
-from course_lib.molecules.standardize import is_missing
+from course_lib.molecules.standardize import is_missing, parse_smiles
 
 
 @dataclass(frozen=True)
@@ -83,17 +83,12 @@ def random_split(n: int, fractions: Sequence[float] = (0.8, 0.1, 0.1), seed: int
     return Split(order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:], "random")
 
 
-def _parse_quietly(smiles: str) -> Chem.Mol | None:
-    with rdBase.BlockLogs():
-        return Chem.MolFromSmiles(smiles)
-
-
 def murcko_scaffold(mol: Chem.Mol | str) -> str:
     """The Bemis–Murcko scaffold of a molecule as canonical SMILES ("" for an acyclic molecule).
 
     An invalid SMILES raises ``ValueError`` (without RDKit's own error lines on stderr)."""
     if isinstance(mol, str):
-        parsed = _parse_quietly(mol)
+        parsed = parse_smiles(mol)
         if parsed is None:
             raise ValueError(f"invalid SMILES {mol!r}")
         mol = parsed
@@ -108,7 +103,7 @@ def _valid_mol(mol, position: int) -> Chem.Mol | None:
     if is_missing(mol):
         return None
     if isinstance(mol, str):
-        mol = _parse_quietly(mol)
+        mol = parse_smiles(mol)
     elif not isinstance(mol, Chem.Mol):
         raise TypeError(f"molecules[{position}] must be an RDKit Mol, a SMILES string or None, "
                         f"got {type(mol).__name__}")

@@ -59,6 +59,24 @@ class StandardizedSmiles:
         return line + f"; {len(self.invalid)} invalid SMILES: {shown}{' ...' if len(self.invalid) > 5 else ''}"
 
 
+def parse_smiles(smiles: str) -> Chem.Mol | None:
+    """The RDKit molecule of ``smiles``, or ``None`` when it does not parse, has no atoms, or has a
+    blank inside it (blanks around it are ignored). RDKit's own error messages are silenced: callers
+    count and report invalid SMILES themselves.
+
+    Why a blank inside is invalid: RDKit reads a SMILES up to its first blank and takes the rest as
+    the molecule's name, so ``"CCO .Cl"`` would silently become ethanol without its salt.
+    """
+    if not isinstance(smiles, str):
+        raise TypeError(f"smiles must be a str, got {type(smiles).__name__}")
+    text = smiles.strip()
+    if any(character.isspace() for character in text):
+        return None
+    with rdBase.BlockLogs():
+        mol = Chem.MolFromSmiles(text)
+    return mol if mol is not None and mol.GetNumAtoms() > 0 else None
+
+
 def is_missing(value) -> bool:
     """True for ``None`` and float NaN (pandas' missing value in a column of strings)."""
     return value is None or (isinstance(value, float) and math.isnan(value))
@@ -87,8 +105,8 @@ def largest_fragment(smiles: Sequence[str | None]) -> StandardizedSmiles:
                 continue
             if not isinstance(s, str):
                 raise TypeError(f"smiles[{i}] must be a str or None, got {type(s).__name__}")
-            mol = Chem.MolFromSmiles(s)
-            if mol is None or mol.GetNumAtoms() == 0:
+            mol = parse_smiles(s)
+            if mol is None:
                 kept.append(None)
                 invalid.append((i, s))
                 continue
