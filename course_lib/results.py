@@ -43,6 +43,7 @@ import pandas as pd
 
 from course_lib import environment
 from course_lib.data.loading import LoadedDataset
+from course_lib.data.local import DEMONSTRATION_NOTE
 from course_lib.data.registry import LOCAL, is_real_provenance
 from course_lib.holdout import SealedSplit
 from course_lib.verdicts import NO_CLEAR_WINNER, Verdict
@@ -285,10 +286,18 @@ def _stand_in_notes(models: Mapping) -> list[str]:
 
 
 def _local_notes(models: Mapping) -> list[str]:
-    sources = list(dict.fromkeys(str(entry.get("source", "?")) for entry in models.values()
-                                 if entry.get("provenance") == LOCAL))
-    return [f"_{LOCAL}: the learner's own file {_cell(source)}; the course's quality bars do not apply._"
-            for source in sources] + ([""] if sources else [])
+    """One line per local file: a learner's own, or a demonstration file a notebook wrote from course
+    data (its notes say so; :func:`course_lib.data.local.as_demonstration`)."""
+    lines = {}
+    for entry in models.values():
+        if entry.get("provenance") != LOCAL:
+            continue
+        source = _cell(str(entry.get("source", "?")))
+        if DEMONSTRATION_NOTE in str(entry.get("notes", "")):
+            lines[source] = f"_{LOCAL}: a demonstration file the notebook wrote from {_cell(entry['dataset'])}: {source}._"
+        else:
+            lines[source] = f"_{LOCAL}: the learner's own file {source}; the course's quality bars do not apply._"
+    return list(lines.values()) + ([""] if lines else [])
 
 
 def _verdict_lines(verdicts: list[Mapping]) -> list[str]:

@@ -591,3 +591,16 @@ def test_as_demonstration_rejects_what_is_not_a_demonstration(tmp_path):
         as_demonstration(_demo_source("mirror"), _demo_source("mirror"))
     with pytest.raises(ValueError, match="not another local file"):
         as_demonstration(local, local)
+
+
+def test_ledger_page_tells_a_demonstration_file_from_a_learners_own(tmp_path):
+    from course_lib.data import as_demonstration
+
+    demo = as_demonstration(_demo_file(tmp_path), _demo_source("mirror"))
+    split = SealedSplit([0.0, 1.0], name="test")
+    split.open("RF")
+    ledger = Ledger("11_your_own_data", tmp_path / "results")
+    ledger.record("RF", {"test AUC": 0.8}, data=demo, test=split, notes="; ".join(demo.notes))
+    text = ledger_markdown(ledger.read())
+    assert f"local: a demonstration file the notebook wrote from esol: {demo.source}" in text
+    assert "learner's own file" not in text

@@ -10,7 +10,7 @@ Your own file (provenance ``local``): ``load_local(path, kind, ...)`` with a kin
 """
 
 from course_lib.data.loading import DataUnavailableError, LoadedDataset, dataset_status, load_dataset
-from course_lib.data.local import LOCAL_KINDS, as_demonstration, load_local
+from course_lib.data.local import LOCAL_KINDS, as_demonstration, file_checksum, load_local
 from course_lib.data.readers import DataValidationError
 from course_lib.data.registry import (
     LOCAL,
@@ -32,6 +32,7 @@ __all__ = [
     "SYNTHETIC",
     "REGISTRY",
     "as_demonstration",
+    "file_checksum",
     "DataFile",
     "DataUnavailableError",
     "DataValidationError",

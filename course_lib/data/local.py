@@ -156,6 +156,10 @@ def load_local(
     return LoadedDataset(name, data, LOCAL, f"{resolved} (sha256 {digest[:16]})", info, checksum=digest)
 
 
+#: The note :func:`as_demonstration` puts first on a demonstration file (the results page reads it).
+DEMONSTRATION_NOTE = "demonstration file written from"
+
+
 def as_demonstration(local: LoadedDataset, source: LoadedDataset) -> LoadedDataset:
     """``local`` (a file the notebook wrote from course data, then read with :func:`load_local`) marked
     as a demonstration of ``source`` (the :class:`LoadedDataset` the file was written from).
@@ -177,7 +181,7 @@ def as_demonstration(local: LoadedDataset, source: LoadedDataset) -> LoadedDatas
         raise ValueError("source must be the course dataset the file was written from, not another local file")
     origin = source.describe().splitlines()[0] if source.is_real and not source.stand_in \
         else f"{source.info.title}: provenance={source.provenance} ({source.source})"
-    notes = [*local.notes, f"demonstration file written from {origin}", *source.notes]
+    notes = [*local.notes, f"{DEMONSTRATION_NOTE} {origin}", *source.notes]
     return replace(local, name=source.name, provenance=source.provenance if not source.is_real else LOCAL,
                    notes=notes, stand_in=source.is_stand_in)
 
