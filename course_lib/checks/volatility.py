@@ -62,7 +62,7 @@ def check_qlike(my_qlike, *, seed=None) -> None:
     """Check ``my_qlike(proxy, forecast) -> mean of proxy/forecast − ln(proxy/forecast) − 1``.
 
     Inputs: 1-D float arrays of positive variances with a fresh size (5–300) and spread; one fixed
-    case where every ratio is 1 (QLIKE exactly 0). Separates: the ratio inverted (forecast/proxy),
+    case where every ratio is 1 (QLIKE exactly 0) and one where every ratio is 2 (1 − ln 2). Separates: the ratio inverted (forecast/proxy),
     the sum instead of the mean, a missing ``− 1``, per-day values instead of their mean, log base
     10, the squared error, and calling course_lib's ``qlike``.
     """
@@ -84,6 +84,10 @@ def check_qlike(my_qlike, *, seed=None) -> None:
     same = np.full(7, level)
     assert_close(my_qlike(same, same.copy()), 0.0, rtol=0, atol=1e-6,
                  what="my_qlike(x, x) (a perfect forecast must cost 0)", seed=seed)
+    # every ratio 2: QLIKE = 2 − ln 2 − 1 by hand. The random case alone cannot separate log base 10
+    # when its mean log-ratio happens to fall near 0 (the two formulas differ by 0.57 × mean ln r).
+    assert_close(my_qlike(2 * same, same.copy()), 1.0 - np.log(2.0), rtol=1e-5, atol=1e-6,
+                 what="my_qlike(2x, x) (every proxy twice its forecast: 1 − ln 2)", seed=seed)
 
 
 # ----------------------------------------------------------------------------- Exercise 2
