@@ -100,6 +100,11 @@ NOTEBOOKS: tuple[NotebookMeta, ...] = (
                  "rollout vs layer integrated gradients",
                  "logistic regression; random token ranking",
                  ("arrests", "sst2")),
+    NotebookMeta("11_your_own_data", "Your own data: the course's pipelines on a file from your disk",
+                 "all four domains, on your files (molecules, prices, images, sentences)",
+                 "GNN classifier (logit head, class-weighted BCE); LSTM volatility; CNN; MiniLM + LR",
+                 "random forest on fingerprints; GARCH, HAR, gradient boosting; logistic regression",
+                 ("esol", "sp500", "pneumoniamnist", "sst2")),
 )
 
 

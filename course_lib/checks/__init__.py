@@ -11,7 +11,7 @@ Design (the same for every notebook):
 
 - **One module per notebook**: ``welcome`` (00), ``foundations`` (01), ``cnn`` (02), ``volatility`` (03),
   ``sentiment`` (04), ``molecules`` (05), ``generative`` (06), ``small_data`` (07), ``efficiency`` (08),
-  ``reliability`` (09 and 10); shared helpers in :mod:`course_lib.checks._common`.
+  ``reliability`` (09 and 10), ``own_data`` (11); shared helpers in :mod:`course_lib.checks._common`.
   This package re-exports nothing: a notebook imports the checks of its own module, so importing
   one notebook's checks never imports another domain's heavy libraries.
 - **A check is a function** ``check_<what>(answer, *notebook_data, seed=None)`` that follows the
