@@ -181,15 +181,6 @@ def test_scratch_layer_rejects_bad_graphs():
         layer(torch.zeros(2, 4), torch.tensor([[0.0], [1.0]]), torch.zeros(1, BOND_DIM))
 
 
-@pytest.fixture
-def one_torch_thread():
-    """Tiny models train ~50x faster on one thread than on two contended ones; restored afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize("kind,n_descriptors", [("gcn", 0), ("gine", 0), ("gine", 3)])
 def test_models_train_deterministically_and_outputs_are_per_graph(kind, n_descriptors, one_torch_thread):
     rng = np.random.default_rng(0)

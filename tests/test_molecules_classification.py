@@ -59,14 +59,6 @@ def rule_label(smiles: str) -> int:
     return int(any(mol.HasSubstructMatch(p) for p in HYDROXYL_OR_CARBOXYLATE))
 
 
-@pytest.fixture
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def messy_binary_set():
     """Generated molecules with salts and invalid strings, rule labels with 10 % of them flipped."""

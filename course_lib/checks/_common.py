@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
+import numbers
 import secrets
 import types
 from typing import Callable
@@ -87,6 +89,24 @@ def _as_array(value, what: str, seed: int) -> np.ndarray:
         raise AssertionError(f"{what} must be an array of numbers, got {type(value).__name__} "
                              f"{seed_note(seed)}") from None
     return array
+
+
+def one_number(value, what: str, seed: int) -> float:
+    """A learner's scalar answer (Python or NumPy number, 0-d or size-1 array, one-element tensor) as a
+    finite float; anything else fails with a message that says what was returned."""
+    expect(value is not None, f"{what} is None: did your function forget to `return` its result?", seed)
+    if hasattr(value, "detach") and hasattr(value, "item"):  # a torch tensor
+        value = value.detach().cpu()
+        expect(value.numel() == 1, f"{what} must be one number, got a tensor of shape {tuple(value.shape)}", seed)
+        value = value.item()
+    if isinstance(value, np.ndarray):
+        expect(value.size == 1, f"{what} must be one number, got an array of shape {value.shape}", seed)
+        value = value.reshape(()).item()
+    expect(isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)),
+           f"{what} must be a number, got {type(value).__name__}", seed)
+    value = float(value)
+    expect(math.isfinite(value), f"{what} must be finite, got {value}", seed)
+    return value
 
 
 def assert_close(answer, expected, *, rtol: float, atol: float, what: str, seed: int) -> None:

@@ -25,12 +25,11 @@ from __future__ import annotations
 
 import datetime
 import math
-import numbers
 
 import numpy as np
 import pandas as pd
 
-from course_lib.checks._common import expect, fresh_rng, require_own_code, seed_note
+from course_lib.checks._common import expect, fresh_rng, one_number, require_own_code, seed_note
 
 #: course_lib's price check and loader that would find the jumps for the learner (Exercise 2).
 JUMPS_LIBRARY = ("check_prices", "load_price_file")
@@ -45,22 +44,6 @@ RANDOM_AP_Z = 5.0
 #: Rankings the check simulates to estimate the spread of one random ranking's AP (relative error of
 #: the sd estimate ~ 1 / sqrt(2 * 1000) ≈ 2 %).
 REFERENCE_RANKINGS = 1000
-
-
-def _number(value, what: str, seed: int) -> float:
-    expect(value is not None, f"{what} is None: did your function forget to `return` its result?", seed)
-    if hasattr(value, "detach") and hasattr(value, "item"):
-        value = value.detach().cpu()
-        expect(value.numel() == 1, f"{what} must be one number, got a tensor of shape {tuple(value.shape)}", seed)
-        value = value.item()
-    if isinstance(value, np.ndarray):
-        expect(value.size == 1, f"{what} must be one number, got an array of shape {value.shape}", seed)
-        value = value.reshape(()).item()
-    expect(isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)),
-           f"{what} must be a number, got {type(value).__name__}", seed)
-    value = float(value)
-    expect(math.isfinite(value), f"{what} must be finite, got {value}", seed)
-    return value
 
 
 def _copy(values):
@@ -438,7 +421,7 @@ def check_average_precision(average_precision, *, seed=None) -> None:
     for what, labels, scores in _ap_cases(rng):
         where = f"average_precision(labels, scores) ({what})"
         given_labels, given_scores = _copy(labels), _copy(scores)
-        got = _number(average_precision(given_labels, given_scores), where, seed)
+        got = one_number(average_precision(given_labels, given_scores), where, seed)
         expect(_same(given_labels, labels) and _same(given_scores, scores),
                f"{where}: your function changed its inputs (np.sort / np.argsort return copies; .sort() sorts in "
                "place)", seed)
@@ -526,7 +509,7 @@ def check_random_pr_auc(random_pr_auc, labels=None, *, seed=None) -> str:
     for what, vector in cases:
         where = f"random_pr_auc(labels <{what}>, n_rankings=200, seed=s)"
         given = vector.copy()
-        got = _number(random_pr_auc(given, n_rankings=200, seed=int(rng.integers(0, 2**31))), where, seed)
+        got = one_number(random_pr_auc(given, n_rankings=200, seed=int(rng.integers(0, 2**31))), where, seed)
         expect(np.array_equal(given, vector), f"{where}: your function changed `labels`; shuffle a copy "
                "(rng.permutation returns one) or draw random scores", seed)
         n, r = vector.size, int(vector.sum())
@@ -542,8 +525,8 @@ def check_random_pr_auc(random_pr_auc, labels=None, *, seed=None) -> str:
         notes.append(f"{what}: {got:.4f} (prevalence {r / n:.4f}, expected {expected:.4f})")
     # the same seed -> the same number; other seeds -> other numbers; n_rankings = 1 -> one ranking's AP
     where = "random_pr_auc(labels <12 items, 3 positive>, n_rankings=50, seed=...)"
-    first = [_number(random_pr_auc(small.copy(), n_rankings=50, seed=s), where, seed) for s in range(4)]
-    again = _number(random_pr_auc(small.copy(), n_rankings=50, seed=0), where, seed)
+    first = [one_number(random_pr_auc(small.copy(), n_rankings=50, seed=s), where, seed) for s in range(4)]
+    again = one_number(random_pr_auc(small.copy(), n_rankings=50, seed=0), where, seed)
     expect(again == first[0], f"{where}: seed=0 gave {first[0]!r} and then {again!r}; draw every ranking from "
            "rng = np.random.default_rng(seed), not from unseeded global random numbers", seed)
     expect(len(set(first)) > 1, f"{where}: seeds 0, 1, 2 and 3 all gave {first[0]:.6g}; the answer must come from "
@@ -551,7 +534,7 @@ def check_random_pr_auc(random_pr_auc, labels=None, *, seed=None) -> str:
     six = rng.permutation(np.r_[np.ones(2), np.zeros(4)]).astype(np.int64)
     possible = _ap_values_of_every_ranking(6, 2)
     for s in range(3):
-        one = _number(random_pr_auc(six.copy(), n_rankings=1, seed=s), where, seed)
+        one = one_number(random_pr_auc(six.copy(), n_rankings=1, seed=s), where, seed)
         expect(np.min(np.abs(possible - one)) <= 1e-9,
                f"random_pr_auc(labels <6 items, 2 positive>, n_rankings=1, seed={s}): the answer must be the AP of "
                f"one random ranking (one of {sorted(set(np.round(possible, 4).tolist()))}), got {one:.6g}: use "

@@ -30,11 +30,10 @@ binomial simulation of the bootstrap.
 
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 
-from course_lib.checks._common import assert_close, expect, fresh_rng, require_own_code, seed_note
+from course_lib.checks._common import assert_close, expect, fresh_rng, one_number, require_own_code, seed_note
 
 #: Library code that would do Exercise 1 (09) for the learner: PIL's enhancer, torchvision's adjust_contrast,
 #: course_lib's corruptions. (PIL's ``Image.blend`` is not refused by name: "blend" is a likely name for a
@@ -72,19 +71,6 @@ def _array(value, what: str, seed: int) -> np.ndarray:
         value = value.detach().cpu().numpy()
     return np.asarray(value)
 
-
-def _number(value, what: str, seed: int) -> float:
-    expect(value is not None, f"{what} is None: did your function forget to `return` its result?", seed)
-    if hasattr(value, "detach") and hasattr(value, "item"):
-        value = value.detach().cpu()
-        expect(value.numel() == 1, f"{what} must be one number, got a tensor of shape {tuple(value.shape)}", seed)
-        value = value.item()
-    if isinstance(value, np.ndarray):
-        expect(value.size == 1, f"{what} must be one number, got an array of shape {value.shape}", seed)
-        value = value.reshape(()).item()
-    expect(isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)),
-           f"{what} must be a number, got {type(value).__name__}", seed)
-    return float(value)
 
 
 # ============================================================================ notebook 09, Exercise 1
@@ -217,7 +203,7 @@ def check_fpr_at_95_tpr(fpr_at_95_tpr, *, seed=None) -> None:
     for what, id_scores, ood_scores in _fpr_cases(rng):
         where = f"fpr_at_95_tpr(id_scores ({id_scores.size},), ood_scores ({ood_scores.size},)) ({what})"
         given_id, given_ood = id_scores.copy(), ood_scores.copy()
-        got = _number(fpr_at_95_tpr(given_id, given_ood), where, seed)
+        got = one_number(fpr_at_95_tpr(given_id, given_ood), where, seed)
         expect(np.array_equal(given_id, id_scores) and np.array_equal(given_ood, ood_scores),
                f"{where}: your function changed its inputs (np.sort returns a sorted copy; .sort() sorts in place)",
                seed)
@@ -299,7 +285,7 @@ def check_deletion_auc(deletion_auc, *, seed=None) -> None:
             for steps in steps_list:
                 where = f"deletion_auc(predict, image {image.shape}, attribution = {name}, steps={steps})"
                 given_image, given_map = image.copy(), attribution.copy()
-                got = _number(deletion_auc(predict, given_image, given_map, steps), where, seed)
+                got = one_number(deletion_auc(predict, given_image, given_map, steps), where, seed)
                 expect(np.array_equal(given_image, image) and np.array_equal(given_map, attribution),
                        f"{where}: your function changed `image` or `attribution`; delete pixels in a copy "
                        "(image.copy())", seed)
@@ -392,7 +378,7 @@ def check_group_rates(group_rates, *, seed=None) -> None:
             row = by_label[str(label)]
             want = reference.loc[label]
             for column in ("selection_rate", "tpr"):
-                got = _number(row[column], f"{where}: {column} of group {label!r}", seed)
+                got = one_number(row[column], f"{where}: {column} of group {label!r}", seed)
                 # ratios of whole counts: float64 division, exact to ~1e-16
                 expect(abs(got - float(want[column])) <= 1e-12,
                        f"{where}: group {label!r}: {column} {got:.6g}, expected {float(want[column]):.6g} "
@@ -490,7 +476,7 @@ def check_dp_bootstrap_interval(dp_bootstrap_interval, *, seed=None) -> None:
                seed)
         expect(np.array_equal(given[0], y_pred) and np.array_equal(given[1], sensitive),
                f"{where}: your function changed its inputs", seed)
-        low, high = (_number(value, f"{where}: {end}", seed) for value, end in zip(answer, ("low", "high")))
+        low, high = (one_number(value, f"{where}: {end}", seed) for value, end in zip(answer, ("low", "high")))
         point, distribution = _dp_reference(y_pred, sensitive, rng)
         ends = ((1 - confidence) / 2, (1 + confidence) / 2)
         windows = [_window(distribution, level, n_resamples) for level in ends]
