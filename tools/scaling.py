@@ -194,11 +194,41 @@ def _interpret(b: float) -> str:
     return "faster than linear: twice the data, more than twice the time"
 
 
-def domain_paragraph(domain: Mapping) -> str:
+def notebook_seconds(bench: Mapping | None, notebook: str) -> float | None:
+    """The wall seconds of ``notebook``'s whole run in a ``make bench`` report (docs/benchmarks.json),
+    or None when the report is missing or has no successful run of it."""
+    if not bench or not notebook:
+        return None
+    for row in bench.get("notebooks", []):
+        if row.get("notebook") == notebook and row.get("ok") and row.get("wall_s"):
+            return float(row["wall_s"])
+    return None
+
+
+def whole_notebook_sentence(domain: Mapping, bench: Mapping | None) -> str:
+    """What the whole notebook would take on a file of the domain's target size: its measured run time
+    on the course's data (``make bench``) times (target / course size) ** b of the pipeline; "" when the
+    benchmark or the domain's course size is unknown."""
+    seconds = notebook_seconds(bench, domain.get("notebook", ""))
+    course_n = domain.get("course_n") or 0
+    if seconds is None or course_n <= 0:
+        return ""
+    law = fit_power_law(domain["sizes"], totals(domain))
+    target = domain["target"]["n"]
+    projected = seconds * (target / course_n) ** law.b
+    return (f" The pipeline above is one model at one seed; notebook {domain['notebook'][:2]} repeats it "
+            f"({domain.get('course_runs') or 'several models and seeds'}) and adds figures and explanations: "
+            f"the whole notebook took {format_seconds(seconds)} on its {course_n:,} {domain['unit']} in the last "
+            f"`make bench` (docs/benchmarks.md). If all of it grew with the same exponent, it would take about "
+            f"**{format_seconds(projected)}** on {target:,} {domain['unit']} (a rough guide: "
+            f"{format_seconds(seconds)} × ({target:,} / {course_n:,})^{law.b:.2f}).")
+
+
+def domain_paragraph(domain: Mapping, bench: Mapping | None = None) -> str:
     """The paragraph a learner reads: measured totals, the exponent, the largest stage (per epoch when
     it counts epochs), the time for the domain's target size with the defaults and at
-    ``COURSE_BUDGET=0.5``, and the same projection from CPU seconds when the domain has them; all
-    computed from the numbers."""
+    ``COURSE_BUDGET=0.5``, the same projection from CPU seconds when the domain has them, and (with a
+    ``make bench`` report) the whole notebook's time scaled the same way; all computed from the numbers."""
     sizes, unit = domain["sizes"], domain["unit"]
     whole = totals(domain)
     law = fit_power_law(sizes, whole)
@@ -239,7 +269,7 @@ def domain_paragraph(domain: Mapping) -> str:
                  f"the other stages keep their time per {unit.rstrip('s')}: about **{format_seconds(halved)}**.")
     if domain.get("budget_note"):
         text += " " + domain["budget_note"]
-    return text
+    return text + whole_notebook_sentence(domain, bench)
 
 
 def _exponent_cell(sizes: Sequence[int], seconds: Sequence[float]) -> str:
@@ -260,8 +290,9 @@ def _stage_row(domain: Mapping, name: str, seconds: Sequence[float], cpu: Sequen
     return "| " + " | ".join(cells) + " |"
 
 
-def render_markdown(report: Mapping) -> str:
-    """docs/scaling.md from a report (the content of docs/scaling.json)."""
+def render_markdown(report: Mapping, bench: Mapping | None = None) -> str:
+    """docs/scaling.md from a report (the content of docs/scaling.json) and, when given, the last
+    ``make bench`` report (docs/benchmarks.json) for the whole notebooks' run times."""
     produced, settings = report["produced"], report["settings"]
     load_start, load_end = produced["load_start"], produced["load_end"]
     ratio = wall_to_cpu(report)
@@ -321,7 +352,7 @@ def render_markdown(report: Mapping) -> str:
               "count (featurisation, descriptors, embedding, GARCH, HAR) take as long per row at any budget, "
               "and every row of your file is still processed.", ""]
     for domain in report["domains"]:
-        lines += [domain_paragraph(domain), ""]
+        lines += [domain_paragraph(domain, bench), ""]
     lines += ["## Fixed costs (independent of n, paid once per run)", "",
               "| domain | step | seconds |", "|---|---|---:|"]
     for domain in report["domains"]:
@@ -379,6 +410,9 @@ class Domain:
     budget_settings: Callable[[], dict[str, dict]]  # stage -> {"name", "base", "value"}
     notes: tuple[str, ...] = ()
     budget_note: str = ""
+    notebook: str = ""  # the notebook whose pipeline this is (its whole run time is in docs/benchmarks.json)
+    course_n: int = 0  # how many of ``unit`` that notebook reads from the course's own data
+    course_runs: str = ""  # what the notebook repeats the pipeline for (models, seeds, splits)
 
 
 def _quiet(function, *args, **kwargs):
@@ -621,7 +655,8 @@ def domains() -> list[Domain]:
                         f"{_image_settings()['epochs']} epochs, batch 128, AdamW + OneCycle at 3e-3, augmentation, "
                         "class-weighted loss, a pass over the 524 validation images after every epoch "
                         "(a fixed cost per epoch)."),
-               images_budget),
+               images_budget, notebook="02_cnn_medical_imaging", course_n=4_708,
+               course_runs="the CNN at 3 seeds, with and without augmentation, plus the classical baselines"),
         Domain("text", "Sentences (notebook 04)", "sentences", (500, 2_000),
                {"n": 10_000, "label": "a CSV of 10,000 sentences"},
                _prepare_text, _run_text, 32, {},
@@ -632,7 +667,10 @@ def domains() -> list[Domain]:
                budget_note=("COURSE_BUDGET changes nothing in these two stages: notebook 04 uses it to choose how "
                             "many sentences to embed (scaled(2,500)); the time per sentence stays, so the time "
                             "follows the number of sentences you embed. Longer sentences cost more per sentence "
-                            f"(up to the {TEXT_MAX_LENGTH}-token cut).")),
+                            f"(up to the {TEXT_MAX_LENGTH}-token cut)."),
+               notebook="04_transformers_sentiment", course_n=2_500,
+               course_runs="MiniLM probes and fine-tuning at 3 seeds, a transformer trained from scratch on up to "
+                           "12,000 sentences, and the classical baselines"),
         Domain("molecules", "Molecules (notebook 05)", "molecules", (300, 1_128, 2_256),
                {"n": 4_512, "label": "a file 4× the size of ESOL"},
                _prepare_molecules, _run_molecules, 60, {"epochs": 1, "trees": 10},
@@ -644,7 +682,9 @@ def domains() -> list[Domain]:
                molecules_budget,
                notes=("The 2,256-molecule size repeats every ESOL molecule twice: it measures time, not accuracy "
                       "(a duplicated molecule costs what a new one of the same size costs; the scaffold split "
-                      "keeps both copies in one part).",)),
+                      "keeps both copies in one part).",),
+               notebook="05_gnn_molecules", course_n=1_128,
+               course_runs="three GNN variants and the tree baselines, 3 seeds, on a random and a scaffold split"),
         Domain("finance", "Prices (notebook 03)", "training days", (5 * TRADING_YEAR, 10 * TRADING_YEAR),
                {"n": 20 * TRADING_YEAR, "label": "20 years of daily history"},
                _prepare_finance, _run_finance, TRADING_YEAR, {"epochs": 1},
@@ -657,7 +697,10 @@ def domains() -> list[Domain]:
                         "fit on training + validation days, as in notebook 03."),
                finance_budget,
                notes=("A longer test window adds GARCH refits (one per 20 test days) and forecasts, not "
-                      "training time: the table grows the history only.",)),
+                      "training time: the table grows the history only.",),
+               notebook="03_lstm_finance", course_n=5_030,
+               course_runs="an LSTM and a GRU at 3 seeds on three walk-forward folds, the classical baselines "
+                           "and the demonstrations on the development years"),
     ]
 
 
@@ -688,6 +731,7 @@ def measure_domain(domain: Domain, repeats: int, log: Callable[[str], None]) -> 
             "target": domain.target, "stages": stages, "budget": budget(),
             "fixed": {k: round(v, 4) for k, v in fixed.seconds.items()}, "settings": domain.settings(),
             "notes": list(domain.notes), "budget_note": domain.budget_note,
+            "notebook": domain.notebook, "course_n": domain.course_n, "course_runs": domain.course_runs,
             "provenance": getattr(context["loaded"], "provenance", "unknown")}
 
 
@@ -724,6 +768,12 @@ def measure(names: Sequence[str], *, repeats: int, threads: int, command: str,
 
 
 DOMAIN_NAMES = ("images", "text", "molecules", "finance")
+BENCH_JSON = ROOT / "docs" / "benchmarks.json"
+
+
+def _bench() -> dict | None:
+    """The last ``make bench`` report, or None when there is none."""
+    return json.loads(BENCH_JSON.read_text()) if BENCH_JSON.is_file() else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -744,7 +794,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.render:
         if not json_path.is_file():
             parser.error(f"--render needs {json_path}: run a measurement first (make scaling)")
-        args.out.write_text(render_markdown(json.loads(json_path.read_text())))
+        args.out.write_text(render_markdown(json.loads(json_path.read_text()), _bench()))
         print(f"wrote {args.out} from {json_path}")
         return 0
     shown = [os.path.relpath(a, ROOT) if Path(a).is_absolute() and Path(a).is_relative_to(ROOT) else a
@@ -755,7 +805,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    args.out.write_text(render_markdown(report))
+    args.out.write_text(render_markdown(report, _bench()))
     print(f"wrote {args.out} and {json_path} in {report['produced']['wall_s']:.0f} s")
     return 0
 
