@@ -105,6 +105,10 @@ NOTEBOOKS: tuple[NotebookMeta, ...] = (
                  "GNN classifier (logit head, class-weighted BCE); LSTM volatility; CNN; MiniLM + LR",
                  "random forest on fingerprints; GARCH, HAR, gradient boosting; logistic regression",
                  ("esol", "sp500", "pneumoniamnist", "sst2")),
+    NotebookMeta("12_misconceptions", "Capstone: five misconceptions about deep learning, tested",
+                 "the whole course (every notebook's results ledger)",
+                 "every network of notebooks 01–11, judged from their ledgers",
+                 "every classical baseline of notebooks 01–11"),
 )
 
 
