@@ -12,7 +12,10 @@ One module per job, each introduced in a notebook before it is imported here:
 - :mod:`course_lib.plotting` — the one plotting style and the course's standard figures.
 - :mod:`course_lib.results` — the results ledger: writing, reading, rendering, the cross-notebook scoreboard.
 - :mod:`course_lib.report` — the generated results cell that ends every notebook.
-- :mod:`course_lib.exercises` — the exercises' self-check protocol; each outcome is data (``CheckResult``).
+- :mod:`course_lib.exercises` — the exercises' self-check protocol; each outcome is data (``CheckResult``)
+  and is recorded on the learner's machine (nothing is sent anywhere).
+- :mod:`course_lib.progress` — the learner's progress: exercises solved per notebook (``make progress``).
+- :mod:`course_lib.misconceptions` — notebook 12: five misconceptions judged from every notebook's ledger.
 
 Domain code lives in subpackages (``course_lib.imaging``, ``course_lib.finance``, ...).
 """

@@ -23,16 +23,24 @@ latest result of each exercise::
     exercises.check("Exercise 1", check_sigmoid_derivative, sigmoid_derivative)   # prints one line
     exercises.results["Exercise 1"].status                    # 'not attempted'
 
-A learner-progress record is a JSON-lines file, one :meth:`CheckResult.as_dict` per line:
-pass ``record_to=`` (a path, or ``True`` for :func:`progress_path`) to append each result with
-:func:`record_progress`, and read it back with :func:`read_progress`.
+**Every check is recorded** in the learner's progress file, ``results/progress.jsonl`` (see
+:func:`progress_path`; ``$COURSE_RESULTS_DIR`` moves it): a JSON-lines file, one
+:meth:`CheckResult.as_dict` per line, appended by :func:`record_progress` and read back by
+:func:`read_progress`; :mod:`course_lib.progress` (``make progress``) summarises it per notebook.
+The file stays on the learner's machine: nothing is sent anywhere. ``record_to=`` chooses the file
+(``True``, the default: :func:`progress_path`; a path: that file; ``False`` or ``None``: record
+nothing). A file that cannot be written (a read-only folder, as in a grader's sandbox, or a damaged
+file) never breaks a check: a :class:`ProgressNotRecorded` warning says so in one line, and the
+result is returned as usual.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
+import warnings
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -56,6 +64,10 @@ _SHOWN = {
 #: Shown after a not-attempted check's own message, or instead of it when it has none.
 _STUB_HINT = "replace `raise NotImplementedError` with your code and re-run"
 _ERROR_HINT = "call the check function directly to see the full traceback"
+
+
+class ProgressNotRecorded(UserWarning):
+    """A check's result could not be appended to the progress file (the check itself still ran)."""
 
 
 @dataclass(frozen=True)
@@ -124,7 +136,7 @@ def _require_name(what: str, value) -> None:
 
 def _require_destination(record_to) -> None:
     if record_to is not None and not isinstance(record_to, (bool, str, os.PathLike)):
-        raise TypeError(f"record_to must be None, True or a file path, got {type(record_to).__name__}")
+        raise TypeError(f"record_to must be True, False, None or a file path, got {type(record_to).__name__}")
 
 
 def run_check(check: Callable[..., object], *args, **kwargs) -> tuple[str, str]:
@@ -151,7 +163,7 @@ def run_check(check: Callable[..., object], *args, **kwargs) -> tuple[str, str]:
 
 
 def check_exercise(notebook: str, exercise: str, check: Callable[..., object], *args,
-                   show: bool = True, record_to: str | os.PathLike | bool | None = None,
+                   show: bool = True, record_to: str | os.PathLike | bool | None = True,
                    **kwargs) -> CheckResult:
     """Run one exercise's check, show the outcome (one line) and return it as a :class:`CheckResult`.
 
@@ -163,7 +175,9 @@ def check_exercise(notebook: str, exercise: str, check: Callable[..., object], *
         args, kwargs: passed on to ``check``, e.g. the learner's function and the notebook's data
             (``show`` and ``record_to`` are this function's own and are not passed on).
         show: print the outcome for the learner.
-        record_to: also append the result to this progress file (``True``: :func:`progress_path`).
+        record_to: also append the result to this progress file: ``True`` (default) for
+            :func:`progress_path`, a path for that file, ``False`` or ``None`` to record nothing.
+            A failed write warns (:class:`ProgressNotRecorded`) and never raises.
     """
     _require_name("notebook", notebook)
     _require_name("exercise", exercise)
@@ -174,18 +188,38 @@ def check_exercise(notebook: str, exercise: str, check: Callable[..., object], *
     if show:
         print(result)
     if record_to is not None and record_to is not False:
-        record_progress(result, None if record_to is True else record_to)
+        _record_or_warn(result, None if record_to is True else record_to)
     return result
+
+
+def _record_or_warn(result: CheckResult, path: str | os.PathLike | None) -> None:
+    """:func:`record_progress`, turning a failed write into one :class:`ProgressNotRecorded` warning."""
+    try:
+        record_progress(result, path)
+    except (OSError, ValueError) as problem:  # read-only folder, full disk, damaged file
+        where = Path(path) if path is not None else progress_path()
+        warnings.warn(f"progress not recorded in {where} ({type(problem).__name__}: {problem}); "
+                      "the check itself is unaffected", ProgressNotRecorded, stacklevel=_outside_this_module())
+
+
+def _outside_this_module() -> int:
+    """The ``stacklevel`` that makes a warning point at the notebook cell (or other code) that called
+    into this module, through :meth:`Exercises.check` or :func:`check_exercise` alike."""
+    frame, level = sys._getframe(1), 1  # the caller of this function is warnings.warn's level 1
+    while frame.f_back is not None and frame.f_code.co_filename == __file__:
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 class Exercises:
     """One notebook's exercises: :meth:`check` runs :func:`check_exercise` with the notebook's name
     and keeps the latest result of each exercise in :attr:`results` (exercise -> CheckResult).
 
-    ``record_to`` is passed on to every check (see :func:`check_exercise`).
+    ``record_to`` is passed on to every check (see :func:`check_exercise`): by default each result is
+    appended to :func:`progress_path`.
     """
 
-    def __init__(self, notebook: str, *, record_to: str | os.PathLike | bool | None = None) -> None:
+    def __init__(self, notebook: str, *, record_to: str | os.PathLike | bool | None = True) -> None:
         _require_name("notebook", notebook)
         notebook_meta(notebook)
         _require_destination(record_to)

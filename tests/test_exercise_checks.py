@@ -87,7 +87,10 @@ def repeats(case: ExerciseCase) -> int:
 
 def run(case: ExerciseCase, answer):
     args, kwargs = case.arguments()
-    return check_exercise(case.notebook, case.exercise, case.check, answer, *args, show=False, **kwargs)
+    # record_to=False: these runs test the checks; they are nobody's progress (a stress run with
+    # EXERCISE_CHECK_REPEATS=500 would otherwise rewrite a growing progress file thousands of times)
+    return check_exercise(case.notebook, case.exercise, case.check, answer, *args, show=False,
+                          record_to=False, **kwargs)
 
 
 CASES = load_cases()

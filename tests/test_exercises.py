@@ -222,9 +222,20 @@ def test_record_to_true_writes_to_the_results_folder(tmp_path, monkeypatch):
     assert read_progress() == [result]
 
 
-def test_nothing_is_recorded_unless_asked(tmp_path, monkeypatch):
+def test_every_check_is_recorded_by_default(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_RESULTS_DIR", str(tmp_path))
-    check_exercise(NOTEBOOK, "Exercise 1", lambda: None, show=False)
+    first = check_exercise(NOTEBOOK, "Exercise 1", lambda: None, show=False)
+    book = Exercises(NOTEBOOK)
+    book.check("Exercise 2", make_check(unsolved), show=False)
+    assert read_progress() == [first, book.results["Exercise 2"]]
+    assert [p.name for p in tmp_path.iterdir()] == ["progress.jsonl"]
+
+
+@pytest.mark.parametrize("off", [False, None])
+def test_record_to_false_or_none_records_nothing(off, tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_RESULTS_DIR", str(tmp_path))
+    check_exercise(NOTEBOOK, "Exercise 1", lambda: None, show=False, record_to=off)
+    Exercises(NOTEBOOK, record_to=off).check("Exercise 2", lambda: None, show=False)
     assert list(tmp_path.iterdir()) == [] and read_progress() == []
 
 
@@ -237,7 +248,7 @@ def test_a_failed_write_leaves_the_file_as_it_was(tmp_path, monkeypatch):
         raise OSError("disk full")
     monkeypatch.setattr(exercises.os, "replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
-        record_progress(check_exercise(NOTEBOOK, "Exercise 2", lambda: None, show=False), path)
+        record_progress(check_exercise(NOTEBOOK, "Exercise 2", lambda: None, show=False, record_to=False), path)
     assert path.read_text() == before
     assert [p.name for p in tmp_path.iterdir()] == ["progress.jsonl"]
 
