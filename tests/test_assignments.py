@@ -35,8 +35,11 @@ ROOT = repository_root()
 TOOLS = ROOT / "assignments" / "tools"
 #: the user's environment, read before the isolation fixture clears the mirror variable
 _ORIGINAL_ENV = dict(os.environ)
-#: seconds one submission may run in the end-to-end test (the endless loop costs exactly this)
-TIMEOUT = float(os.environ.get("COURSE_ASSIGNMENT_TIMEOUT", "60"))
+#: submissions the end-to-end test scores at the same time (2 cores: two sandboxes at once)
+JOBS = int(os.environ.get("COURSE_ASSIGNMENT_JOBS", "2"))
+#: seconds one submission may run in the end-to-end test (the endless loop costs exactly this); each
+#: job shares the CPU with the others, so the limit grows with the number of jobs
+TIMEOUT = float(os.environ.get("COURSE_ASSIGNMENT_TIMEOUT", str(60 * JOBS)))
 
 
 build_tool = load_tool("build")
@@ -375,6 +378,9 @@ def test_find_submissions_and_bad_folder(tmp_path):
         grade_tool.find_submissions(tmp_path / "missing")
     with pytest.raises(ValueError, match="timeout"):
         grade_tool.grade_folder(tmp_path, tmp_path / "build", tmp_path / "out", timeout=0)
+    for jobs in (0, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="jobs"):
+            grade_tool.grade_folder(tmp_path, tmp_path / "build", tmp_path / "out", jobs=jobs)
 
 
 _EXCEPTION_TEST = """from otter.test_files import test_case
@@ -453,7 +459,7 @@ def graded(generated, tmp_path_factory):
     env = dict(_ORIGINAL_ENV, MPLBACKEND="Agg")
     out = tmp_path_factory.mktemp("grades")
     start = time.perf_counter()
-    rows = grade_tool.grade_folder(subs, build, out, timeout=TIMEOUT, env=env, log=print)
+    rows = grade_tool.grade_folder(subs, build, out, timeout=TIMEOUT, env=env, log=print, jobs=JOBS)
     return rows, out, time.perf_counter() - start
 
 

@@ -48,6 +48,7 @@ import sys
 import tempfile
 import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 TOOLS = Path(__file__).resolve().parent
@@ -378,14 +379,19 @@ def _feedback(assignment: str, student: str, outcome: dict, rows: list[dict]) ->
 
 def grade_folder(submissions: Path, build: Path = DEFAULT_BUILD, out: Path = DEFAULT_OUT,
                  timeout: float = DEFAULT_TIMEOUT, env: dict | None = None, log=print,
-                 memory_bytes: int = 3 * 2**30) -> list[dict]:
+                 memory_bytes: int = 3 * 2**30, jobs: int = 1) -> list[dict]:
     """Grade every submission under ``submissions``; write the gradebook and feedback files.
 
-    ``env``: the environment of the scoring processes (default: this process's).
+    ``env``: the environment of the scoring processes (default: this process's). ``jobs``: how many
+    submissions are scored at the same time (each in its own sandbox and work folder; the gradebook's
+    rows keep the submissions' order whatever the number). Each submission's ``timeout`` is its own
+    wall-clock time, so with more jobs than CPU cores slow solutions may hit it: give them more time.
     Returns the gradebook rows (dicts with :data:`GRADEBOOK_COLUMNS`).
     """
     if not timeout > 0:
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be a whole number >= 1, got {jobs!r}")
     from sandbox import bubblewrap
 
     submissions, build, out = Path(submissions), Path(build), Path(out)
@@ -394,19 +400,34 @@ def grade_folder(submissions: Path, build: Path = DEFAULT_BUILD, out: Path = DEF
     keys = {assignment: student_keys([s for a, s, _ in items if a == assignment])
             for assignment in {a for a, _, _ in items}}
     rows: list[dict] = []
+    # Every submission's sandboxed run first (``jobs`` at a time), then the rows in submission order.
+    planned: list[tuple] = []
     for assignment, student, path in items:
         try:
             zip_path = autograder_zip(build, assignment)
-            questions = questions_in(zip_path)
+            planned.append((assignment, student, path, zip_path, questions_in(zip_path)))
         except (FileNotFoundError, ValueError) as error:
+            planned.append((assignment, student, path, None, error))
+    if any(zip_path is not None for _, _, _, zip_path, _ in planned):
+        bubblewrap()  # a clear error, not one "error" row per student, when the sandbox cannot run
+
+    def run(entry) -> dict | None:
+        assignment, student, path, zip_path, _ = entry
+        if zip_path is None:
+            return None
+        return grade_submission(zip_path, path, out / "work" / assignment / keys[assignment][student],
+                                timeout, env, memory_bytes, assignment)
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        outcomes = list(pool.map(run, planned))
+    for (assignment, student, path, zip_path, questions), outcome in zip(planned, outcomes):
+        if outcome is None:
+            error = questions
             log(f"{one_line(assignment, 80)}/{one_line(student, 80)}: not graded: {one_line(error, 300)}")
             rows.append({"assignment": assignment, "student": student, "question": "(none)",
                          "score": 0.0, "total": 0.0, "status": "unknown assignment", "note": str(error)})
             continue
-        bubblewrap()  # a clear error, not one "error" row per student, when the sandbox cannot run
         key = keys[assignment][student]
-        outcome = grade_submission(zip_path, path, out / "work" / assignment / key, timeout, env,
-                                   memory_bytes, assignment)
         these = []
         for question, points in questions.items():
             q = outcome["questions"].get(question)
@@ -441,10 +462,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds one submission may run (default %(default)s)")
     parser.add_argument("--memory-gib", type=float, default=3.0,
                         help="address space each sandboxed process may use, GiB (default %(default)s)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="submissions scored at the same time (default %(default)s)")
     args = parser.parse_args(argv)
     try:
         grade_folder(args.submissions, args.build, args.out, args.timeout,
-                     memory_bytes=int(args.memory_gib * 2**30))
+                     memory_bytes=int(args.memory_gib * 2**30), jobs=args.jobs)
     except (FileNotFoundError, ValueError, RuntimeError) as error:
         print(f"grade: {error}", file=sys.stderr)
         return 2
