@@ -3,7 +3,9 @@
 #                 (every notebook of course_lib/catalogue.py; a subset: NOTEBOOKS="notebooks/01_foundations.ipynb")
 #   make test     unit tests + every notebook under nbval + ledger quality checks, then test-offline
 #   make test-offline  every notebook on its offline stand-ins (no network, no mirror) + ledger checks
-#   make lab      open JupyterLab in the course environment
+#   make lab      open JupyterLab in the course environment (LAB_ARGS="--no-browser --port=8899" passes options on)
+#   make site     build the course website into build/site from the executed notebooks of make course
+#   make progress show which exercises you have solved, per notebook (read from results/progress.jsonl)
 #   make bench    execute every notebook, measure wall time and peak RAM into docs/benchmarks.md
 #   make scaling  measure how each domain's pipeline time grows with data size into docs/scaling.md
 #   make assignments  generate student + autograder versions of assignments/ into build/assignments
@@ -21,7 +23,7 @@ NOTEBOOKS ?=
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 TORCH_INDEX_ARG := $(if $(strip $(TORCH_INDEX)),--extra-index-url $(TORCH_INDEX),)
 
-.PHONY: install course test test-offline unit lab bench sync lock clean help assignments grade glossary scaling
+.PHONY: install course test test-offline test-site unit lab bench sync lock clean help assignments grade glossary scaling site progress
 .DEFAULT_GOAL := help
 
 help:
@@ -53,11 +55,15 @@ scaling: install
 # Pass 1: unit tests, every notebook under nbval and the ledger tests, in this environment (with
 # the data mirror where CI names one). Pass 2 (test-offline): the path of a learner with no network
 # and no mirror — every notebook again on its stand-ins, then the ledger tests on what they wrote.
+# Pass 1 also keeps each notebook as it executed (COURSE_SAVE_EXECUTED, tests/conftest.py) in
+# build/executed, the folder make course writes: test-site builds the website from those copies
+# instead of executing every notebook a third time.
 test: install
-	@COURSE_REQUIRE_LEDGER=1 $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	@COURSE_REQUIRE_LEDGER=1 COURSE_SAVE_EXECUTED="$(CURDIR)/build/executed" $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	if [ $$rc -ne 0 ]; then exit $$rc; fi
 	@$(MAKE) --no-print-directory test-offline
+	@$(MAKE) --no-print-directory test-site
 
 OFFLINE_DIR := $(CURDIR)/build/offline
 test-offline: install
@@ -68,11 +74,24 @@ test-offline: install
 	  $(PY) -m pytest notebooks tests/test_ledger_*.py $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test-offline: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
+# The website built from build/executed, then tested in headless Chromium (the system's browser):
+# every page, figure and internal link, and JupyterLab itself running notebook 00.
+test-site: site
+	@COURSE_BROWSER_TESTS=1 $(PY) -m pytest tests/browser -p no:nbval -o addopts="-p no:cacheprovider -ra" $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test-site: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+# Offline: Sphinx + MyST-NB + sphinx-book-theme from the course environment, nothing downloaded.
+site: install
+	$(PY) tools/build_site.py --executed build/executed --out build/site
+
+progress: install
+	@$(PY) -m course_lib.progress
+
 unit: install
 	$(PY) -m pytest tests -p no:nbval -o addopts="" -q
 
 lab: install
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab notebooks/ $(LAB_ARGS)
 
 sync: install
 	$(PY) tools/sync_notebooks.py

@@ -45,10 +45,83 @@ def order_ledger_last(items: list) -> list:
     return others + ledger
 
 
+#: ``make test-site`` sets it to 1: only then are the ``browser`` tests (tests/browser/) collected.
+BROWSER_TESTS_ENV = "COURSE_BROWSER_TESTS"
+#: ``make test`` (pass 1) names a folder here: each notebook nbval executed is saved there with its
+#: outputs, as ``make course`` would write it, so ``make site`` can build from it.
+SAVE_EXECUTED_ENV = "COURSE_SAVE_EXECUTED"
+
+
+def pytest_configure(config):
+    if os.environ.get(SAVE_EXECUTED_ENV):
+        config.pluginmanager.register(SaveExecutedNotebooks(os.environ[SAVE_EXECUTED_ENV]),
+                                      "course-save-executed")
+    config.addinivalue_line("markers", "browser: drives headless Chromium against the built site or "
+                            f"JupyterLab (run by make test-site; deselected unless {BROWSER_TESTS_ENV}=1)")
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session, config, items):
     # trylast: our order is the final one, after any plugin (nbval included) has sorted the items.
+    if os.environ.get(BROWSER_TESTS_ENV) != "1":
+        browser = [item for item in items if item.get_closest_marker("browser") is not None]
+        if browser:
+            config.hook.pytest_deselected(items=browser)
+            items[:] = [item for item in items if item.get_closest_marker("browser") is None]
     items[:] = order_ledger_last(items)
+
+
+def executed_cell_outputs(test_outputs) -> list:
+    """nbval's outputs of one cell as nbformat outputs (``None``, for a skipped cell, is none)."""
+    import nbformat
+
+    outputs = []
+    for output in test_outputs or []:
+        node = nbformat.from_dict(dict(output))
+        if node.get("output_type") == "execute_result":
+            node.setdefault("metadata", {})
+        outputs.append(node)
+    return outputs
+
+
+class SaveExecutedNotebooks:
+    """With ``COURSE_SAVE_EXECUTED`` set, keep each notebook cell's outputs and write the notebook into
+    that folder once its last cell has run, unless a cell failed (then a stale copy is removed, never
+    left to look current). Registered as a plugin, not as conftest hooks: a conftest's hooks only see
+    the items under its own folder, and the notebooks are not under tests/."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = Path(folder)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        if _is_notebook_cell(item) and outcome.get_result().failed:
+            item.parent.course_notebook_failed = True
+
+    def pytest_runtest_teardown(self, item, nextitem):
+        if not _is_notebook_cell(item):
+            return
+        notebook = item.parent
+        target = self.folder / Path(str(notebook.fspath)).name
+        if not getattr(notebook, "course_save_started", False):
+            notebook.course_save_started = True
+            notebook.course_execution_count = 0
+            target.unlink(missing_ok=True)
+        if item.test_outputs is not None:
+            notebook.course_execution_count += 1
+            item.cell.outputs = executed_cell_outputs(item.test_outputs)
+            item.cell.execution_count = notebook.course_execution_count
+        if nextitem is not None and nextitem.parent is notebook:
+            return
+        if getattr(notebook, "course_notebook_failed", False):
+            return
+        import nbformat
+
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.tmp")
+        nbformat.write(notebook.nb, str(temporary))
+        os.replace(temporary, target)
 
 
 def _is_notebook_cell(node) -> bool:
