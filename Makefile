@@ -59,7 +59,7 @@ scaling: install
 # build/executed, the folder make course writes: test-site builds the website from those copies
 # instead of executing every notebook a third time.
 test: install
-	@COURSE_REQUIRE_LEDGER=1 COURSE_SAVE_EXECUTED="$(CURDIR)/build/executed" $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	@COURSE_REQUIRE_LEDGER=1 COURSE_SAVE_EXECUTED="$(CURDIR)/build/executed" $(PY) -m pytest --durations=25 $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	if [ $$rc -ne 0 ]; then exit $$rc; fi
 	@$(MAKE) --no-print-directory test-offline
